@@ -1,0 +1,84 @@
+//! The auth service's configuration, parsed once from the environment.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use shared::config::{CommonConfig, ConfigError, EnvReader, same_secret};
+
+/// Everything the auth service reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The variables both services share.
+    pub common: CommonConfig,
+    /// `JWT_REFRESH_SECRET_KEY`.
+    pub refresh_secret: SecretString,
+    /// `ACCESS_TOKEN_EXPIRE_MINUTES`.
+    pub access_ttl: Duration,
+    /// `REFRESH_TOKEN_EXPIRE_MINUTES`.
+    pub refresh_ttl: Duration,
+    /// `BCRYPT_COST`.
+    pub bcrypt_cost: u32,
+    /// `REFRESH_REUSE_GRACE_SECONDS`.
+    pub reuse_grace: Duration,
+    /// `RATE_LIMIT_PER_MINUTE`; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// `TRUSTED_PROXIES`.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `LOGIN_FAILURE_LIMIT`; 0 turns the back-off off.
+    pub login_failure_limit: u32,
+}
+
+const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8001);
+const MINUTE: u64 = 60;
+
+fn small(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+impl Config {
+    /// Reads and checks every variable; the error names each bad one.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut env = EnvReader::new();
+        let common = CommonConfig::read(&mut env, DEFAULT_BIND);
+        let refresh_secret = env.secret("JWT_REFRESH_SECRET_KEY");
+        if let (Some(common), Some(refresh)) = (&common, &refresh_secret) {
+            if same_secret(&common.jwt_secret, refresh) {
+                env.problem("JWT_REFRESH_SECRET_KEY must differ from JWT_SECRET_KEY");
+            }
+        }
+        let access_minutes = env.number_in("ACCESS_TOKEN_EXPIRE_MINUTES", 30, 1, 24 * 60);
+        let refresh_minutes = env.number_in("REFRESH_TOKEN_EXPIRE_MINUTES", 10_080, 1, 365 * 24 * 60);
+        let bcrypt_cost = env.number_in("BCRYPT_COST", 12, 4, 31);
+        let reuse_grace = env.number_in("REFRESH_REUSE_GRACE_SECONDS", 10, 0, 3600);
+        let rate_limit = env.number_in("RATE_LIMIT_PER_MINUTE", 30, 0, 1_000_000);
+        let login_failure_limit = env.number_in("LOGIN_FAILURE_LIMIT", 10, 0, 1_000_000);
+        let trusted_proxies = env
+            .list("TRUSTED_PROXIES")
+            .into_iter()
+            .filter_map(|item| match item.parse::<IpAddr>() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    env.problem(format!("TRUSTED_PROXIES has {item:?}, which is not an IP address"));
+                    None
+                }
+            })
+            .collect();
+        env.finish()?;
+        match (common, refresh_secret) {
+            (Some(common), Some(refresh_secret)) => Ok(Self {
+                common,
+                refresh_secret,
+                access_ttl: Duration::from_secs(access_minutes * MINUTE),
+                refresh_ttl: Duration::from_secs(refresh_minutes * MINUTE),
+                bcrypt_cost: small(bcrypt_cost),
+                reuse_grace: Duration::from_secs(reuse_grace),
+                rate_limit_per_minute: small(rate_limit),
+                trusted_proxies,
+                login_failure_limit: small(login_failure_limit),
+            }),
+            // A missing required value was recorded above, so finish() failed.
+            _ => Err(ConfigError(vec!["required configuration is missing".into()])),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! `auth-service`: read the config, start logging, run until stopped.
+
+use std::process::ExitCode;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    shared::startup::run_main(auth_service::config::Config::from_env, auth_service::startup::build).await
+}

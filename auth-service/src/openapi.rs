@@ -1,0 +1,40 @@
+//! The OpenAPI document, generated from the handlers' annotations and the
+//! shared API types.
+
+use shared::api::{ErrorBody, ErrorCode, HealthResponse, RefreshRequest, SignupRequest, TokenResponse, UserResponse};
+use utoipa::OpenApi;
+
+use crate::routes;
+
+/// The auth service's OpenAPI 3.1 document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "auth-service",
+        description = "Accounts, passwords, sessions and JWT issuing. `POST /login` is an OAuth 2.0 token endpoint (password and refresh-token grants); errors are `{\"error\", \"detail\"}` JSON."
+    ),
+    paths(
+        routes::signup::signup,
+        routes::login::token,
+        routes::sessions::refresh,
+        routes::sessions::logout,
+        shared::http::healthz,
+        shared::http::readyz,
+    ),
+    components(schemas(
+        SignupRequest,
+        UserResponse,
+        TokenResponse,
+        RefreshRequest,
+        routes::login::TokenRequest,
+        HealthResponse,
+        ErrorBody,
+        ErrorCode,
+    )),
+    tags(
+        (name = "accounts", description = "Sign up."),
+        (name = "sessions", description = "Log in, refresh, log out."),
+        (name = "health", description = "Liveness and readiness."),
+    )
+)]
+pub struct ApiDoc;

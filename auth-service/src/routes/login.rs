@@ -1,0 +1,83 @@
+//! `POST /login`: the OAuth 2.0 token endpoint (RFC 6749 §4.3 and §6), for
+//! the password grant and the refresh-token grant.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use shared::api::{ErrorBody, TokenResponse};
+use utoipa::ToSchema;
+
+use crate::error::{AuthError, TokenEndpointError};
+use crate::grants;
+use crate::rate_limit::ClientIp;
+use crate::state::{AppState, blocking};
+
+/// The token request form. Parameters the endpoint does not use
+/// (`client_id`, `scope`, ...) are ignored; a parameter given twice is
+/// refused.
+#[derive(Deserialize, ToSchema)]
+pub struct TokenRequest {
+    /// `password` (the default when absent) or `refresh_token`.
+    #[schema(example = "password")]
+    pub grant_type: Option<String>,
+    /// The email, for the password grant.
+    #[schema(example = "ada@example.com")]
+    pub username: Option<String>,
+    /// The password, for the password grant.
+    #[schema(example = "correct horse battery staple", format = Password)]
+    pub password: Option<String>,
+    /// The refresh token, for the refresh-token grant.
+    pub refresh_token: Option<String>,
+    /// Ignored: this is a public client's endpoint.
+    pub client_id: Option<String>,
+    /// Ignored: tokens carry no scopes.
+    pub scope: Option<String>,
+}
+
+/// Issues a token pair: `grant_type=password` with `username` (the email)
+/// and `password`, or `grant_type=refresh_token` with `refresh_token`.
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "sessions",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A new token pair; `Cache-Control: no-store`.", body = TokenResponse),
+        (status = 400, description = "`invalid_request` (malformed form, missing or repeated parameter), `invalid_grant` (wrong email or password, bad refresh token) or `unsupported_grant_type`.", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody),
+        (status = 415, description = "Not a form (`unsupported_media_type`).", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this client or on this account (`rate_limited`), with `Retry-After`.", body = ErrorBody),
+        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody),
+    )
+)]
+pub async fn token(
+    state: web::Data<AppState>,
+    client: ClientIp,
+    form: web::Form<TokenRequest>,
+) -> Result<HttpResponse, TokenEndpointError> {
+    state.rate_limit.check(client)?;
+    let form = form.into_inner();
+    let grant_type = form.grant_type.as_deref().filter(|g| !g.is_empty()).unwrap_or("password");
+    let tokens = match grant_type {
+        "password" => {
+            let (Some(username), Some(password)) = (form.username, form.password) else {
+                return Err(AuthError::InvalidRequest(
+                    "grant_type=password needs username and password.".into(),
+                ))?;
+            };
+            blocking(&state, move |conn, state| {
+                grants::password(conn, state, &username, &password)
+            })
+            .await?
+        }
+        "refresh_token" => {
+            let Some(refresh_token) = form.refresh_token else {
+                return Err(AuthError::InvalidRequest(
+                    "grant_type=refresh_token needs refresh_token.".into(),
+                ))?;
+            };
+            blocking(&state, move |conn, state| grants::refresh(conn, state, &refresh_token)).await?
+        }
+        _ => return Err(AuthError::UnsupportedGrantType)?,
+    };
+    Ok(super::token_response(tokens))
+}

@@ -1,0 +1,18 @@
+//! One module per resource. Handlers parse, hand one unit of blocking work
+//! to [`crate::state::blocking`], and shape the response.
+
+pub mod login;
+pub mod sessions;
+pub mod signup;
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use shared::api::TokenResponse;
+
+/// A token response, never to be cached (RFC 6749 §5.1).
+fn token_response(tokens: TokenResponse) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(tokens)
+}

@@ -1,0 +1,60 @@
+//! `POST /refresh` and `POST /logout`: a session's life after login.
+
+use actix_web::{HttpResponse, web};
+use shared::api::{ErrorBody, RefreshRequest, TokenResponse};
+
+use crate::error::{AuthError, TokenEndpointError};
+use crate::grants;
+use crate::rate_limit::ClientIp;
+use crate::state::{AppState, blocking};
+
+/// Exchanges a refresh token for a new pair in the same session (the same
+/// rotation as the refresh-token grant of `/login`).
+#[utoipa::path(
+    post,
+    path = "/refresh",
+    tag = "sessions",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair; the presented refresh token is retired.", body = TokenResponse),
+        (status = 400, description = "`invalid_request` (malformed JSON) or `invalid_grant` (invalid, expired, retired or revoked refresh token).", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody),
+        (status = 415, description = "Not `application/json` (`unsupported_media_type`).", body = ErrorBody),
+        (status = 429, description = "Too many requests from this client (`rate_limited`).", body = ErrorBody),
+        (status = 503, description = "The database is unreachable or the session is busy (`unavailable`).", body = ErrorBody),
+    )
+)]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    client: ClientIp,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, TokenEndpointError> {
+    state.rate_limit.check(client)?;
+    let token = body.into_inner().refresh_token;
+    let tokens = blocking(&state, move |conn, state| grants::refresh(conn, state, &token)).await?;
+    Ok(super::token_response(tokens))
+}
+
+/// Ends the session the refresh token belongs to: its refresh tokens stop
+/// working. An unknown or already revoked token gets 204 too.
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "sessions",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "The session is over (or never existed)."),
+        (status = 400, description = "Malformed JSON or a missing field (`invalid_request`).", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody),
+        (status = 415, description = "Not `application/json` (`unsupported_media_type`).", body = ErrorBody),
+        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody),
+    )
+)]
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, AuthError> {
+    let token = body.into_inner().refresh_token;
+    blocking(&state, move |conn, state| grants::logout(conn, state, &token)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

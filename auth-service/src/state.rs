@@ -1,0 +1,35 @@
+//! What every handler shares, and the one way handlers reach blocking work.
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::PgConnection;
+use shared::db::PgPool;
+
+use crate::error::AuthError;
+use crate::passwords::Passwords;
+use crate::rate_limit::RateLimit;
+use crate::tokens::Tokens;
+
+/// The application state behind `web::Data`.
+pub struct AppState {
+    pub pool: PgPool,
+    pub passwords: Passwords,
+    pub tokens: Tokens,
+    pub rate_limit: RateLimit,
+    /// `LOGIN_FAILURE_LIMIT`; 0 turns the back-off off.
+    pub login_failure_limit: u32,
+    /// `REFRESH_REUSE_GRACE_SECONDS`.
+    pub reuse_grace: Duration,
+}
+
+/// Runs `work` with a pooled connection and the state on the blocking
+/// thread pool (see [`shared::db::blocking`]): diesel and bcrypt both block.
+pub async fn blocking<T, F>(state: &web::Data<AppState>, work: F) -> Result<T, AuthError>
+where
+    F: FnOnce(&mut PgConnection, &AppState) -> Result<T, AuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    let shared_state = state.clone();
+    shared::db::blocking(&state.pool, move |conn| work(conn, &shared_state)).await
+}

@@ -1,0 +1,10 @@
+//! diesel queries as plain functions over `&mut PgConnection`. They return
+//! `QueryResult`; the service turns failures into HTTP errors elsewhere.
+
+pub mod sessions;
+pub mod users;
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+/// The auth service's migrations, embedded in the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");

@@ -1,0 +1,192 @@
+//! The `sessions` and `refresh_tokens` tables: one session per login, one
+//! row per refresh token, rotation and revocation. Each function that
+//! changes more than one row runs in one transaction.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::schema::{refresh_tokens, sessions};
+
+/// How long a refresh waits for its session's row lock before giving up.
+const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '5s'";
+
+/// A stored session.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A stored refresh token (its hash, never the token).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg))]
+pub struct RefreshToken {
+    pub id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A refresh token to store.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg))]
+pub struct NewRefreshToken {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub token_hash: Vec<u8>,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// First use: the token is retired and its successor stored.
+    Rotated,
+    /// A second use within the grace window: a sibling successor is stored
+    /// and the session lives on.
+    ReissuedInGrace,
+    /// A second use after the grace window: the session is now revoked.
+    ReuseDetected,
+    /// Unknown, mismatched, expired or already revoked: nothing changed.
+    Refused,
+}
+
+/// Opens a session for `user` holding its first refresh token, and deletes
+/// sessions that expired more than a day ago, so the tables stay small.
+pub fn open(conn: &mut PgConnection, user: Uuid, first: &NewRefreshToken) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(first.session_id),
+                sessions::user_id.eq(user),
+                sessions::created_at.eq(first.issued_at),
+                sessions::expires_at.eq(first.expires_at),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(refresh_tokens::table)
+            .values(first)
+            .execute(conn)?;
+        delete_long_expired(conn, first.issued_at)
+    })
+}
+
+/// Deletes up to 100 sessions (and with them their tokens) that expired
+/// more than a day before `now`.
+fn delete_long_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<()> {
+    let cutoff = now - chrono::Duration::days(1);
+    diesel::sql_query(
+        "DELETE FROM sessions WHERE id IN \
+         (SELECT id FROM sessions WHERE expires_at < $1 LIMIT 100)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(cutoff)
+    .execute(conn)
+    .map(drop)
+}
+
+/// Exchanges the refresh token `presented` (with its verified `jti`, `sid`
+/// and `sub`, and its `hash`) for `successor`. The session row is locked
+/// first, so concurrent refreshes of one session queue instead of racing.
+pub fn rotate(
+    conn: &mut PgConnection,
+    user: Uuid,
+    presented: Uuid,
+    hash: &[u8],
+    successor: &NewRefreshToken,
+    grace: Duration,
+) -> QueryResult<Rotation> {
+    let now = successor.issued_at;
+    conn.transaction(|conn| {
+        diesel::sql_query(LOCK_TIMEOUT).execute(conn)?;
+        let session = sessions::table
+            .find(successor.session_id)
+            .select(Session::as_select())
+            .for_update()
+            .first(conn)
+            .optional()?;
+        let Some(session) = session.filter(|s| s.user_id == user && s.revoked_at.is_none() && s.expires_at > now) else {
+            return Ok(Rotation::Refused);
+        };
+        let Some(token) = find_token(conn, session.id, presented, hash)? else {
+            return Ok(Rotation::Refused);
+        };
+        if token.expires_at <= now {
+            return Ok(Rotation::Refused);
+        }
+        let rotation = match token.used_at {
+            None => {
+                diesel::update(refresh_tokens::table.find(token.id))
+                    .set(refresh_tokens::used_at.eq(now))
+                    .execute(conn)?;
+                Rotation::Rotated
+            }
+            Some(used) if now.signed_duration_since(used).to_std().unwrap_or_default() <= grace => {
+                Rotation::ReissuedInGrace
+            }
+            Some(_) => {
+                revoke(conn, session.id, now)?;
+                return Ok(Rotation::ReuseDetected);
+            }
+        };
+        diesel::insert_into(refresh_tokens::table)
+            .values(successor)
+            .execute(conn)?;
+        diesel::update(sessions::table.find(session.id))
+            .set((
+                sessions::refreshed_at.eq(now),
+                sessions::expires_at.eq(successor.expires_at),
+            ))
+            .execute(conn)?;
+        Ok(rotation)
+    })
+}
+
+/// Revokes the session that `presented` belongs to, if the token is one
+/// we issued; says whether it was. Unknown tokens change nothing.
+pub fn revoke_by_token(
+    conn: &mut PgConnection,
+    session: Uuid,
+    presented: Uuid,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    conn.transaction(|conn| {
+        let known = find_token(conn, session, presented, hash)?.is_some();
+        if known {
+            revoke(conn, session, now)?;
+        }
+        Ok(known)
+    })
+}
+
+/// The stored token `id` of `session`, if its hash matches `hash`
+/// (compared in constant time).
+fn find_token(
+    conn: &mut PgConnection,
+    session: Uuid,
+    id: Uuid,
+    hash: &[u8],
+) -> QueryResult<Option<RefreshToken>> {
+    let token = refresh_tokens::table
+        .find(id)
+        .filter(refresh_tokens::session_id.eq(session))
+        .select(RefreshToken::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(token.filter(|t| bool::from(t.token_hash.as_slice().ct_eq(hash))))
+}
+
+fn revoke(conn: &mut PgConnection, session: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(sessions::table.find(session).filter(sessions::revoked_at.is_null()))
+        .set(sessions::revoked_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}

@@ -1,0 +1,83 @@
+//! The `users` table: accounts, their password hashes and login back-off.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::schema::users;
+
+/// A stored account.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An account to create.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+}
+
+/// Inserts `user`; a taken email fails on the `users_email_key` constraint.
+pub fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .returning(User::as_returning())
+        .get_result(conn)
+}
+
+/// The account with this (normalised) email, if any.
+pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The account's current email.
+pub fn email_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<String> {
+    users::table.find(id).select(users::email).first(conn)
+}
+
+/// Counts one more failed login and returns the count so far.
+pub fn record_failure(conn: &mut PgConnection, id: Uuid) -> QueryResult<i32> {
+    diesel::update(users::table.find(id))
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .returning(users::failed_logins)
+        .get_result(conn)
+}
+
+/// Makes the account wait until `until` before its next login attempt.
+pub fn lock_until(conn: &mut PgConnection, id: Uuid, until: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::locked_until.eq(until))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Clears the back-off after a successful login.
+pub fn record_success(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::failed_logins.eq(0), users::locked_until.eq(None::<DateTime<Utc>>)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Replaces the password hash (a cost upgrade).
+pub fn set_password_hash(conn: &mut PgConnection, id: Uuid, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::password_hash.eq(hash), users::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .map(drop)
+}

@@ -1,0 +1,63 @@
+//! The `Authorization: Bearer` extractor: verifies the access token locally
+//! with `JWT_SECRET_KEY` (signature, HS256, `exp`, `iat`, `iss`, `aud`,
+//! `typ`); the auth service is never called.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use shared::claims::AccessClaims;
+use shared::token::TokenCodec;
+
+use crate::error::ProfileError;
+
+/// The verified claims of the request's access token.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub AccessClaims);
+
+impl FromRequest for Authenticated {
+    type Error = ProfileError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Authenticated, ProfileError> {
+    let codec = req
+        .app_data::<web::Data<TokenCodec>>()
+        .ok_or_else(|| ProfileError::Internal("no token codec registered".into()))?;
+    let token = bearer_credentials(req)?;
+    match codec.decode::<AccessClaims>(token) {
+        Ok(claims) => {
+            shared::telemetry::record_session(claims.sub, claims.sid);
+            Ok(Authenticated(claims))
+        }
+        Err(reason) => {
+            tracing::info!(%reason, "access token refused");
+            Err(ProfileError::InvalidToken)
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer` header. No header, or another
+/// scheme (such as Basic), means no bearer credentials at all; a Bearer
+/// header without a readable token is an invalid one.
+fn bearer_credentials(req: &HttpRequest) -> Result<&str, ProfileError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(ProfileError::MissingToken)?
+        .as_bytes();
+    let is_bearer = value.len() >= 6 && value[..6].eq_ignore_ascii_case(b"bearer");
+    if !is_bearer {
+        return Err(ProfileError::MissingToken);
+    }
+    let token = std::str::from_utf8(&value[6..])
+        .map_err(|_| ProfileError::InvalidToken)?
+        .trim();
+    if token.is_empty() || !value.get(6).is_some_and(u8::is_ascii_whitespace) {
+        return Err(ProfileError::InvalidToken);
+    }
+    Ok(token)
+}

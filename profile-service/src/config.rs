@@ -1,0 +1,34 @@
+//! The profile service's configuration, parsed once from the environment.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use shared::config::{CommonConfig, ConfigError, EnvReader};
+
+/// Everything the profile service reads from the environment. It never
+/// sees `JWT_REFRESH_SECRET_KEY`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The variables both services share.
+    pub common: CommonConfig,
+    /// `AUTH_TOKEN_URL`: the tokenUrl the OpenAPI document names.
+    pub auth_token_url: String,
+}
+
+const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8002);
+
+impl Config {
+    /// Reads and checks every variable; the error names each bad one.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut env = EnvReader::new();
+        let common = CommonConfig::read(&mut env, DEFAULT_BIND);
+        let auth_token_url = env.parse_or("AUTH_TOKEN_URL", "http://localhost:8001/login".to_owned());
+        if !(auth_token_url.starts_with("http://") || auth_token_url.starts_with("https://")) {
+            env.problem(format!("AUTH_TOKEN_URL={auth_token_url:?} must be an http(s) URL"));
+        }
+        env.finish()?;
+        match common {
+            Some(common) => Ok(Self { common, auth_token_url }),
+            None => Err(ConfigError(vec!["required configuration is missing".into()])),
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The OpenAPI document, generated from the handlers' annotations and the
+//! shared API types, with the OAuth 2.0 password flow pointing at the auth
+//! service so Swagger UI's Authorize button logs in there.
+
+use shared::api::{ErrorBody, ErrorCode, HealthResponse, ProfilePatch, ProfileResponse};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
+
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "profile-service",
+        description = "The caller's profile. Access tokens from the auth service are verified locally; use Authorize to log in against the auth service's token endpoint. Errors are `{\"error\", \"detail\"}` JSON."
+    ),
+    paths(routes::me::get_me, routes::me::patch_me, shared::http::healthz, shared::http::readyz),
+    components(schemas(ProfileResponse, ProfilePatch, HealthResponse, ErrorBody, ErrorCode)),
+    tags(
+        (name = "profile", description = "The caller's own profile."),
+        (name = "health", description = "Liveness and readiness."),
+    )
+)]
+struct ApiDoc;
+
+/// The profile service's OpenAPI 3.1 document; `token_url` is
+/// `AUTH_TOKEN_URL`.
+pub fn document(token_url: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    let flow = Flow::Password(Password::new(token_url, Scopes::new()));
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("oauth2", SecurityScheme::OAuth2(OAuth2::new([flow])));
+    doc
+}

@@ -1,0 +1,39 @@
+//! Builds the running profile service from a [`Config`]: pool, migrations,
+//! the token verifier and routes.
+
+use actix_web::http::Method;
+use actix_web::web;
+use shared::startup::{Application, ServerParts, StartupError, resource, serve};
+use shared::token::TokenCodec;
+
+use crate::config::Config;
+use crate::routes::me;
+use crate::store::MIGRATIONS;
+
+const GET_PATCH: &[Method] = &[Method::GET, Method::PATCH];
+
+/// Waits for the database, migrates it, and binds `BIND_ADDR` (port 0
+/// picks a free port; see [`Application::port`]).
+pub async fn build(config: Config) -> Result<Application, StartupError> {
+    let pool = shared::db::pool(
+        &config.common.database_url,
+        config.common.db_pool_max_size,
+        config.common.db_connect_timeout,
+    );
+    shared::db::wait_and_migrate(pool.clone(), MIGRATIONS).await?;
+    let codec = web::Data::new(TokenCodec::new(&config.common.jwt_secret, &config.common.tokens));
+    serve(ServerParts {
+        name: "profile-service",
+        bind_addr: config.common.bind_addr,
+        pool,
+        cors_allowed_origins: config.common.cors_allowed_origins.clone(),
+        openapi: crate::openapi::document(&config.auth_token_url),
+        routes: move |app: &mut web::ServiceConfig| {
+            app.app_data(codec.clone()).service(
+                resource("/me", GET_PATCH)
+                    .route(web::get().to(me::get_me))
+                    .route(web::patch().to(me::patch_me)),
+            );
+        },
+    })
+}

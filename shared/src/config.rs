@@ -1,0 +1,208 @@
+//! Reading configuration from the environment: every problem is gathered,
+//! so a start-up failure names all bad variables in one line, and secrets
+//! are held in [`SecretString`], whose `Debug` prints `[REDACTED]`.
+
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::telemetry::LogFormat;
+use crate::token::TokenSettings;
+
+/// The shortest secret the contract accepts, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Everything wrong with the environment, in one line.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {}", .0.join("; "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// Reads variables and collects what is wrong with them.
+#[derive(Debug, Default)]
+pub struct EnvReader {
+    problems: Vec<String>,
+}
+
+impl EnvReader {
+    /// A reader over the process environment, after loading `.env` if there
+    /// is one (variables already set win over the file).
+    pub fn new() -> Self {
+        // A missing .env is the normal case in production.
+        let _ = dotenvy::dotenv();
+        Self::default()
+    }
+
+    /// Records a problem that is not about a single variable's syntax.
+    pub fn problem(&mut self, problem: impl Into<String>) {
+        self.problems.push(problem.into());
+    }
+
+    fn raw(&mut self, name: &str) -> Option<String> {
+        match std::env::var(name) {
+            Ok(value) if value.trim().is_empty() => None,
+            Ok(value) => Some(value),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                self.problem(format!("{name} is not valid UTF-8"));
+                None
+            }
+        }
+    }
+
+    /// A variable that must be set.
+    pub fn required(&mut self, name: &str) -> Option<String> {
+        let value = self.raw(name);
+        if value.is_none() {
+            self.problem(format!("{name} is required but not set"));
+        }
+        value
+    }
+
+    /// A required secret of at least [`MIN_SECRET_BYTES`] bytes.
+    pub fn secret(&mut self, name: &str) -> Option<SecretString> {
+        let value = self.required(name)?;
+        if value.len() < MIN_SECRET_BYTES {
+            self.problem(format!(
+                "{name} must be at least {MIN_SECRET_BYTES} bytes long (it has {})",
+                value.len()
+            ));
+            return None;
+        }
+        Some(SecretString::from(value))
+    }
+
+    /// A parsed value, or `default` when the variable is not set.
+    pub fn parse_or<T>(&mut self, name: &str, default: T) -> T
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        match self.raw(name) {
+            None => default,
+            Some(value) => match value.trim().parse() {
+                Ok(parsed) => parsed,
+                Err(error) => {
+                    self.problem(format!("{name}={value:?} is invalid: {error}"));
+                    default
+                }
+            },
+        }
+    }
+
+    /// A whole number in `min..=max`, or `default` when not set.
+    pub fn number_in(&mut self, name: &str, default: u64, min: u64, max: u64) -> u64 {
+        let value = self.parse_or(name, default);
+        if !(min..=max).contains(&value) {
+            self.problem(format!("{name}={value} is out of range: use {min} to {max}"));
+            return default;
+        }
+        value
+    }
+
+    /// A comma-separated list; empty when not set.
+    pub fn list(&mut self, name: &str) -> Vec<String> {
+        self.raw(name)
+            .map(|value| {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `Ok(())` when every variable read was fine.
+    pub fn finish(self) -> Result<(), ConfigError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(self.problems))
+        }
+    }
+}
+
+/// The settings both services read the same way.
+#[derive(Debug, Clone)]
+pub struct CommonConfig {
+    /// `DATABASE_URL`: may hold a password, hence secret.
+    pub database_url: SecretString,
+    /// `JWT_SECRET_KEY`: signs (auth) and verifies (both) access tokens.
+    pub jwt_secret: SecretString,
+    /// `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`.
+    pub tokens: TokenSettings,
+    /// `DB_CONNECT_TIMEOUT_SECONDS`.
+    pub db_connect_timeout: Duration,
+    /// `DB_POOL_MAX_SIZE`.
+    pub db_pool_max_size: u32,
+    /// `BIND_ADDR`.
+    pub bind_addr: SocketAddr,
+    /// `CORS_ALLOWED_ORIGINS`.
+    pub cors_allowed_origins: Vec<String>,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+}
+
+impl CommonConfig {
+    /// Reads the shared variables; `default_bind` differs per service.
+    /// Returns `None` when a required one is missing (the reader has the
+    /// reason).
+    pub fn read(env: &mut EnvReader, default_bind: SocketAddr) -> Option<Self> {
+        let database_url = env.required("DATABASE_URL").map(SecretString::from);
+        let jwt_secret = env.secret("JWT_SECRET_KEY");
+        let issuer = env.parse_or("JWT_ISSUER", "auth-service".to_owned());
+        let audience = env.parse_or("JWT_AUDIENCE", "profile-service".to_owned());
+        let leeway_seconds = env.number_in("JWT_LEEWAY_SECONDS", 30, 0, 3600);
+        let db_connect_timeout = env.number_in("DB_CONNECT_TIMEOUT_SECONDS", 3, 1, 300);
+        let db_pool_max_size = env.number_in("DB_POOL_MAX_SIZE", 16, 1, 1000);
+        let bind_addr = env.parse_or("BIND_ADDR", default_bind);
+        let cors_allowed_origins = env.list("CORS_ALLOWED_ORIGINS");
+        for origin in &cors_allowed_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                env.problem(format!(
+                    "CORS_ALLOWED_ORIGINS has {origin:?}: an origin is scheme://host[:port]"
+                ));
+            }
+        }
+        let log_format = env.parse_or("LOG_FORMAT", LogFormat::detect());
+        Some(Self {
+            database_url: database_url?,
+            jwt_secret: jwt_secret?,
+            tokens: TokenSettings {
+                issuer,
+                audience,
+                leeway_seconds,
+            },
+            db_connect_timeout: Duration::from_secs(db_connect_timeout),
+            db_pool_max_size: u32::try_from(db_pool_max_size).unwrap_or(16),
+            bind_addr,
+            cors_allowed_origins,
+            log_format,
+        })
+    }
+}
+
+/// Whether two secrets are the same, without exposing either.
+pub fn same_secret(a: &SecretString, b: &SecretString) -> bool {
+    a.expose_secret() == b.expose_secret()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_error_is_one_line_naming_every_variable() {
+        let error = ConfigError(vec![
+            "DATABASE_URL is required but not set".into(),
+            "JWT_SECRET_KEY must be at least 32 bytes long (it has 5)".into(),
+        ]);
+        let line = error.to_string();
+        assert!(!line.contains('\n'));
+        assert!(line.contains("DATABASE_URL") && line.contains("JWT_SECRET_KEY"));
+    }
+}

@@ -1,0 +1,129 @@
+//! The PostgreSQL pool both services use: built without connecting, so a
+//! service can start (and keep running) while the database is away, plus
+//! the start-up wait that applies migrations once the database answers.
+
+use std::time::{Duration, Instant};
+
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::RunQueryDsl;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+use secrecy::{ExposeSecret, SecretString};
+
+/// A pool of PostgreSQL connections.
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+/// One connection taken from a [`PgPool`].
+pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// How long a service waits at start-up for its database.
+pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+/// Why the database could not be prepared at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("the database did not answer within {secs}s: {1}", secs = .0.as_secs())]
+    Unreachable(Duration, String),
+    #[error("database migrations failed: {0}")]
+    Migrations(String),
+    #[error("the start-up task failed: {0}")]
+    Task(String),
+}
+
+/// A pool that opens connections on demand (none at build time) and waits
+/// at most `connect_timeout` for one before the request gets a 503.
+pub fn pool(url: &SecretString, max_size: u32, connect_timeout: Duration) -> PgPool {
+    let manager = ConnectionManager::<PgConnection>::new(url.expose_secret());
+    Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(connect_timeout)
+        .test_on_check_out(true)
+        .build_unchecked(manager)
+}
+
+/// Waits up to [`STARTUP_WAIT`] for the database, then applies
+/// `migrations` under an advisory lock, so replicas starting together do
+/// not race. Runs on the blocking pool.
+pub async fn wait_and_migrate(
+    pool: PgPool,
+    migrations: EmbeddedMigrations,
+) -> Result<(), StartupError> {
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let mut conn = loop {
+            match pool.get() {
+                Ok(conn) => break conn,
+                Err(error) if started.elapsed() >= STARTUP_WAIT => {
+                    return Err(StartupError::Unreachable(STARTUP_WAIT, error.to_string()));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "database not reachable yet; retrying");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        };
+        migrate(&mut conn, migrations)
+    })
+    .await
+    .map_err(|error| StartupError::Task(error.to_string()))?
+}
+
+/// Applies pending `migrations` on `conn` under an advisory lock.
+pub fn migrate(conn: &mut PgConnection, migrations: EmbeddedMigrations) -> Result<(), StartupError> {
+    const MIGRATION_LOCK: i64 = 0x6d69_6772_6174_65;
+    let locked = diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .execute(conn)
+        .map_err(|error| StartupError::Migrations(error.to_string()));
+    locked?;
+    let applied = conn
+        .run_pending_migrations(migrations)
+        .map(|versions| versions.len())
+        .map_err(|error| StartupError::Migrations(error.to_string()));
+    let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn);
+    let applied = applied?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(())
+}
+
+/// Whether the database answers a trivial query now (blocking).
+pub fn ping(pool: &PgPool) -> bool {
+    pool.get()
+        .ok()
+        .and_then(|mut conn| diesel::sql_query("SELECT 1").execute(&mut conn).ok())
+        .is_some()
+}
+
+/// Whether a diesel error means the database went away (503) rather than a
+/// bug or a bad query (500).
+pub fn is_unreachable(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
+}
+
+/// Runs `work` with a pooled connection on the blocking thread pool, inside
+/// the caller's tracing span. Taking a connection from the pool blocks as
+/// much as diesel does, so both happen here, never on an async worker.
+pub async fn blocking<T, E, F>(pool: &PgPool, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<diesel::r2d2::PoolError> + From<actix_web::error::BlockingError> + Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    actix_web::web::block(move || {
+        span.in_scope(|| {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+    })
+    .await?
+}

@@ -1,0 +1,248 @@
+//! HTTP plumbing both services share, so every answer they give follows the
+//! contract's error format: the extractor configs (bad JSON, bad forms,
+//! wrong content type, bodies over 64 KiB), the 404/405 fallbacks, CORS, the
+//! health routes and a last-resort middleware that turns any non-JSON error
+//! (a CORS refusal, say) into the JSON body.
+
+use actix_cors::Cors;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::{InternalError, JsonPayloadError, PayloadError, UrlencodedError};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::api::{ErrorBody, ErrorCode, HealthResponse};
+use crate::db::PgPool;
+
+/// The largest request body either service reads, JSON and forms alike.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The response for `body` with `status` and `Content-Type: application/json`.
+pub fn error_response(status: StatusCode, body: &ErrorBody) -> HttpResponse {
+    HttpResponse::build(status).json(body)
+}
+
+/// Which error format an endpoint speaks: token endpoints add
+/// `error_description` for OAuth 2.0 client libraries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorStyle {
+    /// `{"error", "detail"}`.
+    Plain,
+    /// `{"error", "detail", "error_description"}`.
+    TokenEndpoint,
+}
+
+impl ErrorStyle {
+    /// `body`, with `error_description` when this is a token endpoint.
+    pub fn apply(self, body: ErrorBody) -> ErrorBody {
+        match self {
+            Self::Plain => body,
+            Self::TokenEndpoint => body.for_token_endpoint(),
+        }
+    }
+}
+
+fn payload_error(error: &PayloadError) -> (StatusCode, ErrorBody) {
+    match error {
+        PayloadError::Overflow => too_large(),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            ErrorBody::new(ErrorCode::InvalidRequest, "The request body could not be read."),
+        ),
+    }
+}
+
+fn too_large() -> (StatusCode, ErrorBody) {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorBody::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The request body is larger than {} KiB.", BODY_LIMIT / 1024),
+        ),
+    )
+}
+
+fn unsupported_media_type(expected: &str) -> (StatusCode, ErrorBody) {
+    (
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorBody::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("The request body must be sent with Content-Type: {expected}."),
+        ),
+    )
+}
+
+fn invalid_request(detail: String) -> (StatusCode, ErrorBody) {
+    (
+        StatusCode::BAD_REQUEST,
+        ErrorBody::new(ErrorCode::InvalidRequest, detail),
+    )
+}
+
+/// The contract's answer to a JSON body actix could not extract.
+pub fn json_error(error: &JsonPayloadError) -> (StatusCode, ErrorBody) {
+    match error {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => too_large(),
+        JsonPayloadError::ContentType => unsupported_media_type("application/json"),
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
+            invalid_request(format!("The JSON body does not have the expected shape: {inner}."))
+        }
+        JsonPayloadError::Deserialize(_) => invalid_request("The request body is not valid JSON.".into()),
+        JsonPayloadError::Payload(inner) => payload_error(inner),
+        _ => invalid_request("The request body could not be read.".into()),
+    }
+}
+
+/// The contract's answer to a form body actix could not extract.
+pub fn form_error(error: &UrlencodedError) -> (StatusCode, ErrorBody) {
+    match error {
+        UrlencodedError::Overflow { .. } => too_large(),
+        UrlencodedError::ContentType => unsupported_media_type("application/x-www-form-urlencoded"),
+        UrlencodedError::Parse(inner) => {
+            invalid_request(format!("The form body does not have the expected shape: {inner}."))
+        }
+        UrlencodedError::Payload(inner) => payload_error(inner),
+        _ => invalid_request("The form body could not be read.".into()),
+    }
+}
+
+/// JSON extraction with the 64 KiB limit and the contract's error bodies.
+pub fn json_config(style: ErrorStyle) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(BODY_LIMIT)
+        .error_handler(move |error, _req| {
+            let (status, body) = json_error(&error);
+            InternalError::from_response(error, error_response(status, &style.apply(body))).into()
+        })
+}
+
+/// Form extraction with the 64 KiB limit and the contract's error bodies.
+pub fn form_config(style: ErrorStyle) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(BODY_LIMIT)
+        .error_handler(move |error, _req| {
+            let (status, body) = form_error(&error);
+            InternalError::from_response(error, error_response(status, &style.apply(body))).into()
+        })
+}
+
+/// The app's default service: 404 `not_found`.
+pub async fn not_found() -> HttpResponse {
+    error_response(
+        StatusCode::NOT_FOUND,
+        &ErrorBody::new(ErrorCode::NotFound, "There is no such route."),
+    )
+}
+
+/// A resource's default service: 405 `method_not_allowed` with `Allow`.
+pub fn method_not_allowed(allowed: &'static [Method]) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+    move || {
+        let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &ErrorBody::new(
+                ErrorCode::MethodNotAllowed,
+                format!("This route only accepts {}.", allow.join(", ")),
+            ),
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&allow.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        std::future::ready(response)
+    }
+}
+
+/// CORS for `origins` (none: CORS stays off, browsers refuse cross-origin
+/// calls). Preflights from other origins are refused with 400.
+pub fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::OPTIONS])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+        .max_age(3600)
+}
+
+/// Outermost middleware: an error that escaped as `Err` (a CORS refusal)
+/// or a 4xx/5xx answered without a JSON body gets the contract's body,
+/// keeping its status.
+pub async fn json_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let http_req: HttpRequest = req.request().clone();
+    match next.call(req).await {
+        Ok(response) if needs_json_body(&response) => {
+            let status = response.status();
+            let detail = status.canonical_reason().unwrap_or("Request failed").to_owned() + ".";
+            Ok(response
+                .into_response(fallback_response(status, detail))
+                .map_into_right_body())
+        }
+        Ok(response) => Ok(response.map_into_left_body()),
+        Err(error) => {
+            let status = error.as_response_error().status_code();
+            let response = fallback_response(status, format!("{error}."));
+            Ok(ServiceResponse::new(http_req, response).map_into_right_body())
+        }
+    }
+}
+
+fn needs_json_body<B>(response: &ServiceResponse<B>) -> bool {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    (status.is_client_error() || status.is_server_error()) && !is_json
+}
+
+fn fallback_response(status: StatusCode, detail: String) -> HttpResponse {
+    let code = match status {
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNAUTHORIZED => ErrorCode::InvalidToken,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+        status if status.is_server_error() => ErrorCode::Internal,
+        _ => ErrorCode::InvalidRequest,
+    };
+    error_response(status, &ErrorBody::new(code, detail))
+}
+
+/// `GET /healthz`: 200 while the process runs.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "The process is running.", body = HealthResponse))
+)]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthResponse { status: "ok".into() })
+}
+
+/// `GET /readyz`: 200 when the database answers, else 503 `unavailable`.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers.", body = HealthResponse),
+        (status = 503, description = "The database does not answer.", body = ErrorBody),
+    )
+)]
+pub async fn readyz(pool: web::Data<PgPool>) -> HttpResponse {
+    let pool = pool.into_inner();
+    match web::block(move || crate::db::ping(&pool)).await {
+        Ok(true) => HttpResponse::Ok().json(HealthResponse { status: "ok".into() }),
+        _ => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &ErrorBody::new(ErrorCode::Unavailable, "The database is unreachable."),
+        ),
+    }
+}

@@ -1,0 +1,145 @@
+//! Starting a service the same way in both binaries: the HTTP server with
+//! the common middleware, health routes and docs around the service's own
+//! routes, and the `main` that reads config, starts and reports.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+
+use actix_web::dev::Server;
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, Resource, web};
+use tracing_actix_web::TracingLogger;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::ConfigError;
+use crate::db::PgPool;
+use crate::http::{ErrorStyle, cors, json_config, json_errors, method_not_allowed, not_found};
+use crate::telemetry::{self, LogFormat, RequestSpan};
+
+/// Why a service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] crate::db::StartupError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A bound, not yet running, service.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// The port the service listens on (useful with `BIND_ADDR=...:0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// What differs between the two services' servers.
+pub struct ServerParts<F> {
+    /// `auth-service` or `profile-service`, for the start-up line.
+    pub name: &'static str,
+    pub bind_addr: SocketAddr,
+    pub pool: PgPool,
+    pub cors_allowed_origins: Vec<String>,
+    pub openapi: utoipa::openapi::OpenApi,
+    /// Registers the service's own routes and app data.
+    pub routes: F,
+}
+
+/// A resource that answers 405 `method_not_allowed` (with `Allow`) for
+/// methods other than `allowed`.
+pub fn resource(path: &str, allowed: &'static [Method]) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed(allowed)))
+}
+
+const GET: &[Method] = &[Method::GET];
+
+/// Binds `parts.bind_addr` and builds the server: the service's routes,
+/// `/healthz`, `/readyz`, `/docs`, `/openapi.json`, a JSON 404, CORS, the
+/// JSON error fallback and one log span per request.
+pub fn serve<F>(parts: ServerParts<F>) -> Result<Application, StartupError>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    let ServerParts {
+        name,
+        bind_addr,
+        pool,
+        cors_allowed_origins,
+        openapi,
+        routes,
+    } = parts;
+    let bind_error = |error| StartupError::Bind(bind_addr, error);
+    let listener = TcpListener::bind(bind_addr).map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    let pool = web::Data::new(pool);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(pool.clone())
+            .app_data(json_config(ErrorStyle::Plain))
+            .configure(routes.clone())
+            .service(resource("/healthz", GET).route(web::get().to(crate::http::healthz)))
+            .service(resource("/readyz", GET).route(web::get().to(crate::http::readyz)))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+            .default_service(web::to(not_found))
+            .wrap(cors(&cors_allowed_origins))
+            .wrap(from_fn(json_errors))
+            .wrap(TracingLogger::<RequestSpan>::new())
+    })
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    tracing::info!(service = name, addr = %local, "listening");
+    Ok(Application {
+        port: local.port(),
+        server,
+    })
+}
+
+/// A service's whole `main`: start logging, read the config (exit 2 with
+/// one line naming every bad variable), build (exit 1 with one line), and
+/// serve until stopped (exit 0).
+pub async fn run_main<C, B, Fut>(read_config: fn() -> Result<C, ConfigError>, build: B) -> ExitCode
+where
+    B: FnOnce(C) -> Fut,
+    Fut: Future<Output = Result<Application, StartupError>>,
+{
+    telemetry::init(LogFormat::from_env_or_detect());
+    let config = match read_config() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    let application = match build(config).await {
+        Ok(application) => application,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match application.run_until_stopped().await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!("server failed: {error}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Signing and verifying JWTs the way the contract says: HS256 only, with
+//! `exp`, `iat`, `iss`, `aud` and `typ` checked explicitly. One
+//! [`TokenCodec`] per secret; the verification rules are built once.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::claims::Claims;
+
+/// Why a token was refused. It never carries the token itself.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Malformed, wrongly signed, expired, wrong issuer or audience, a
+    /// missing claim, or an algorithm other than HS256.
+    #[error("token rejected: {0}")]
+    Rejected(#[from] jsonwebtoken::errors::Error),
+    /// A refresh token where an access token is due, or the reverse.
+    #[error("token has the wrong typ")]
+    WrongType,
+    /// `iat` lies further in the future than the leeway allows.
+    #[error("token issued in the future")]
+    IssuedInFuture,
+}
+
+/// Where tokens come from and whom they are for, shared by issuer and
+/// verifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// `iss`: set by the auth service, required by verifiers.
+    pub issuer: String,
+    /// `aud`: set by the auth service, required by verifiers.
+    pub audience: String,
+    /// Clock-skew allowance on `exp` and `iat`, in seconds.
+    pub leeway_seconds: u64,
+}
+
+/// Signs and verifies tokens of one secret.
+pub struct TokenCodec {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    leeway_seconds: i64,
+}
+
+impl TokenCodec {
+    /// A codec for `secret` that accepts only tokens matching `settings`.
+    pub fn new(secret: &SecretString, settings: &TokenSettings) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = settings.leeway_seconds;
+        validation.validate_exp = true;
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+            leeway_seconds: i64::try_from(settings.leeway_seconds).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// Signs `claims` with HS256.
+    pub fn encode<C: Claims>(&self, claims: &C) -> Result<String, TokenError> {
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// Verifies signature, algorithm, `exp`, `iat`, `iss`, `aud` and `typ`,
+    /// and returns the claims.
+    pub fn decode<C: Claims>(&self, token: &str) -> Result<C, TokenError> {
+        let claims = jsonwebtoken::decode::<C>(token, &self.decoding, &self.validation)?.claims;
+        if claims.typ() != C::TYPE {
+            return Err(TokenError::WrongType);
+        }
+        let now = chrono::Utc::now().timestamp();
+        if claims.iat() > now.saturating_add(self.leeway_seconds) {
+            return Err(TokenError::IssuedInFuture);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::claims::{AccessClaims, RefreshClaims, TokenType};
+    use uuid::Uuid;
+
+    fn settings() -> TokenSettings {
+        TokenSettings {
+            issuer: "auth-service".into(),
+            audience: "profile-service".into(),
+            leeway_seconds: 30,
+        }
+    }
+
+    fn codec(secret: &str) -> TokenCodec {
+        TokenCodec::new(&SecretString::from(secret.to_owned()), &settings())
+    }
+
+    fn access(iat: i64, exp: i64) -> AccessClaims {
+        AccessClaims {
+            sub: Uuid::new_v4(),
+            email: "a@example.com".into(),
+            iat,
+            exp,
+            iss: "auth-service".into(),
+            aud: "profile-service".into(),
+            jti: Uuid::new_v4(),
+            sid: Uuid::new_v4(),
+            typ: TokenType::Access,
+        }
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn round_trip_keeps_every_claim() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = access(now, now + 60);
+        let token = codec(SECRET).encode(&claims).unwrap();
+        assert_eq!(codec(SECRET).decode::<AccessClaims>(&token).unwrap(), claims);
+    }
+
+    #[test]
+    fn access_token_is_not_a_refresh_token() {
+        let now = chrono::Utc::now().timestamp();
+        let token = codec(SECRET).encode(&access(now, now + 60)).unwrap();
+        assert!(matches!(
+            codec(SECRET).decode::<RefreshClaims>(&token),
+            Err(TokenError::WrongType)
+        ));
+    }
+
+    #[test]
+    fn expired_beyond_leeway_is_refused_within_leeway_accepted() {
+        let now = chrono::Utc::now().timestamp();
+        let stale = codec(SECRET).encode(&access(now - 600, now - 31)).unwrap();
+        assert!(codec(SECRET).decode::<AccessClaims>(&stale).is_err());
+        let fresh = codec(SECRET).encode(&access(now - 600, now - 5)).unwrap();
+        assert!(codec(SECRET).decode::<AccessClaims>(&fresh).is_ok());
+    }
+
+    #[test]
+    fn iat_in_the_future_is_refused() {
+        let now = chrono::Utc::now().timestamp();
+        let token = codec(SECRET).encode(&access(now + 120, now + 600)).unwrap();
+        assert!(matches!(
+            codec(SECRET).decode::<AccessClaims>(&token),
+            Err(TokenError::IssuedInFuture)
+        ));
+    }
+
+    #[test]
+    fn other_secret_is_refused() {
+        let now = chrono::Utc::now().timestamp();
+        let token = codec(SECRET).encode(&access(now, now + 60)).unwrap();
+        let other = codec("fedcba9876543210fedcba9876543210");
+        assert!(other.decode::<AccessClaims>(&token).is_err());
+    }
+}
