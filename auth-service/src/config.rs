@@ -39,7 +39,11 @@ fn small(value: u64) -> u32 {
 impl Config {
     /// Reads and checks every variable; the error names each bad one.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::new();
+        Self::read(EnvReader::new())
+    }
+
+    /// Reads and checks every variable through `env`.
+    pub fn read(mut env: EnvReader) -> Result<Self, ConfigError> {
         let common = CommonConfig::read(&mut env, DEFAULT_BIND);
         let refresh_secret = env.secret("JWT_REFRESH_SECRET_KEY");
         if let (Some(common), Some(refresh)) = (&common, &refresh_secret) {

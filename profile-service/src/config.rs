@@ -19,7 +19,11 @@ const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIE
 impl Config {
     /// Reads and checks every variable; the error names each bad one.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut env = EnvReader::new();
+        Self::read(EnvReader::new())
+    }
+
+    /// Reads and checks every variable through `env`.
+    pub fn read(mut env: EnvReader) -> Result<Self, ConfigError> {
         let common = CommonConfig::read(&mut env, DEFAULT_BIND);
         let auth_token_url = env.parse_or("AUTH_TOKEN_URL", "http://localhost:8001/login".to_owned());
         if !(auth_token_url.starts_with("http://") || auth_token_url.starts_with("https://")) {

@@ -2,6 +2,7 @@
 //! so a start-up failure names all bad variables in one line, and secrets
 //! are held in [`SecretString`], whose `Debug` prints `[REDACTED]`.
 
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -21,9 +22,11 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub struct ConfigError(pub Vec<String>);
 
 /// Reads variables and collects what is wrong with them.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct EnvReader {
     problems: Vec<String>,
+    /// Values that win over the environment (the dev stack's own).
+    overrides: HashMap<String, String>,
 }
 
 impl EnvReader {
@@ -35,12 +38,23 @@ impl EnvReader {
         Self::default()
     }
 
+    /// Like [`EnvReader::new`], but `overrides` win over the environment.
+    pub fn with_overrides(overrides: HashMap<String, String>) -> Self {
+        Self {
+            overrides,
+            ..Self::new()
+        }
+    }
+
     /// Records a problem that is not about a single variable's syntax.
     pub fn problem(&mut self, problem: impl Into<String>) {
         self.problems.push(problem.into());
     }
 
     fn raw(&mut self, name: &str) -> Option<String> {
+        if let Some(value) = self.overrides.get(name) {
+            return Some(value.clone());
+        }
         match std::env::var(name) {
             Ok(value) if value.trim().is_empty() => None,
             Ok(value) => Some(value),

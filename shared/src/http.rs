@@ -10,7 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{InternalError, JsonPayloadError, PayloadError, UrlencodedError};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
 use crate::api::{ErrorBody, ErrorCode, HealthResponse};
 use crate::db::PgPool;
@@ -165,29 +165,48 @@ pub fn cors(origins: &[String]) -> Cors {
         .max_age(3600)
 }
 
-/// Outermost middleware: an error that escaped as `Err` (a CORS refusal)
-/// or a 4xx/5xx answered without a JSON body gets the contract's body,
-/// keeping its status.
+/// Outermost middleware: a 4xx/5xx answered without a JSON body (a CORS
+/// refusal, say, which actix-cors answers in plain text) gets the
+/// contract's body, keeping its status. Our own errors are JSON already.
 pub async fn json_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let http_req: HttpRequest = req.request().clone();
-    match next.call(req).await {
-        Ok(response) if needs_json_body(&response) => {
-            let status = response.status();
-            let detail = status.canonical_reason().unwrap_or("Request failed").to_owned() + ".";
-            Ok(response
-                .into_response(fallback_response(status, detail))
-                .map_into_right_body())
-        }
-        Ok(response) => Ok(response.map_into_left_body()),
-        Err(error) => {
-            let status = error.as_response_error().status_code();
-            let response = fallback_response(status, format!("{error}."));
-            Ok(ServiceResponse::new(http_req, response).map_into_right_body())
-        }
+    let response = next.call(req).await?;
+    if !needs_json_body(&response) {
+        return Ok(response.map_into_left_body());
     }
+    let status = response.status();
+    let detail = match response.response().error() {
+        Some(error) => format!("{error}."),
+        None => format!("{}.", status.canonical_reason().unwrap_or("Request failed")),
+    };
+    Ok(response
+        .into_response(fallback_response(status, detail))
+        .map_into_right_body())
+}
+
+/// One log line per request: method, path (never the query string, which
+/// could carry a secret), status and latency, inside the request's span.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let outcome = next.call(req).await;
+    let status = match &outcome {
+        Ok(response) => response.status(),
+        Err(error) => error.as_response_error().status_code(),
+    };
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        tracing::warn!(%method, %path, status = status.as_u16(), latency_ms, "request");
+    } else {
+        tracing::info!(%method, %path, status = status.as_u16(), latency_ms, "request");
+    }
+    outcome
 }
 
 fn needs_json_body<B>(response: &ServiceResponse<B>) -> bool {

@@ -15,7 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::ConfigError;
 use crate::db::PgPool;
-use crate::http::{ErrorStyle, cors, json_config, json_errors, method_not_allowed, not_found};
+use crate::http::{ErrorStyle, access_log, cors, json_config, json_errors, method_not_allowed, not_found};
 use crate::telemetry::{self, LogFormat, RequestSpan};
 
 /// Why a service could not start.
@@ -93,10 +93,12 @@ where
             .configure(routes.clone())
             .service(resource("/healthz", GET).route(web::get().to(crate::http::healthz)))
             .service(resource("/readyz", GET).route(web::get().to(crate::http::readyz)))
+            .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
             .default_service(web::to(not_found))
             .wrap(cors(&cors_allowed_origins))
             .wrap(from_fn(json_errors))
+            .wrap(from_fn(access_log))
             .wrap(TracingLogger::<RequestSpan>::new())
     })
     .listen(listener)

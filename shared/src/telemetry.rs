@@ -10,7 +10,6 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::format::FmtSpan;
 
 /// `LOG_FORMAT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,19 +54,19 @@ impl FromStr for LogFormat {
 
 /// Installs the global subscriber (once per process; later calls are
 /// ignored, which lets the dev stack run both services in one process).
-/// Span-close events give one line per request with its latency.
+/// In JSON each line carries the request's span (`request_id`, `user`,
+/// `session`) when there is one.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_span_events(FmtSpan::CLOSE)
         .with_writer(std::io::stdout);
     let installed = match format {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
-            .with_current_span(false)
+            .with_current_span(true)
             .with_span_list(false)
             .try_init(),
     };
@@ -79,16 +78,20 @@ pub fn init(format: LogFormat) {
 }
 
 /// The span of each request (tracing-actix-web's, with a request id), plus
-/// the `user` and `session` it acts for once they are known.
+/// the `user` and `session` it acts for once they are known. The one log
+/// line per request is [`crate::http::access_log`]'s.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        tracing_actix_web::root_span!(
+        let span = tracing_actix_web::root_span!(
             request,
             user = tracing::field::Empty,
             session = tracing::field::Empty
-        )
+        );
+        // The query string could carry a secret: log the path only.
+        span.record("http.target", request.path());
+        span
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
