@@ -46,13 +46,14 @@ impl Config {
     pub fn read(mut env: EnvReader) -> Result<Self, ConfigError> {
         let common = CommonConfig::read(&mut env, DEFAULT_BIND);
         let refresh_secret = env.secret("JWT_REFRESH_SECRET_KEY");
-        if let (Some(common), Some(refresh)) = (&common, &refresh_secret) {
-            if same_secret(&common.jwt_secret, refresh) {
-                env.problem("JWT_REFRESH_SECRET_KEY must differ from JWT_SECRET_KEY");
-            }
+        if let (Some(common), Some(refresh)) = (&common, &refresh_secret)
+            && same_secret(&common.jwt_secret, refresh)
+        {
+            env.problem("JWT_REFRESH_SECRET_KEY must differ from JWT_SECRET_KEY");
         }
         let access_minutes = env.number_in("ACCESS_TOKEN_EXPIRE_MINUTES", 30, 1, 24 * 60);
-        let refresh_minutes = env.number_in("REFRESH_TOKEN_EXPIRE_MINUTES", 10_080, 1, 365 * 24 * 60);
+        let refresh_minutes =
+            env.number_in("REFRESH_TOKEN_EXPIRE_MINUTES", 10_080, 1, 365 * 24 * 60);
         let bcrypt_cost = env.number_in("BCRYPT_COST", 12, 4, 31);
         let reuse_grace = env.number_in("REFRESH_REUSE_GRACE_SECONDS", 10, 0, 3600);
         let rate_limit = env.number_in("RATE_LIMIT_PER_MINUTE", 30, 0, 1_000_000);
@@ -63,7 +64,9 @@ impl Config {
             .filter_map(|item| match item.parse::<IpAddr>() {
                 Ok(ip) => Some(ip),
                 Err(_) => {
-                    env.problem(format!("TRUSTED_PROXIES has {item:?}, which is not an IP address"));
+                    env.problem(format!(
+                        "TRUSTED_PROXIES has {item:?}, which is not an IP address"
+                    ));
                     None
                 }
             })
@@ -82,7 +85,9 @@ impl Config {
                 login_failure_limit: small(login_failure_limit),
             }),
             // A missing required value was recorded above, so finish() failed.
-            _ => Err(ConfigError(vec!["required configuration is missing".into()])),
+            _ => Err(ConfigError(vec![
+                "required configuration is missing".into(),
+            ])),
         }
     }
 }

@@ -49,8 +49,12 @@ impl AuthError {
         use ErrorCode as C;
         let plain = |status, code, detail: &str| (status, ErrorBody::new(code, detail));
         match self {
-            Self::Validation(fields) => (StatusCode::UNPROCESSABLE_ENTITY, fields.clone().into_body()),
-            Self::InvalidRequest(detail) => plain(StatusCode::BAD_REQUEST, C::InvalidRequest, detail),
+            Self::Validation(fields) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, fields.clone().into_body())
+            }
+            Self::InvalidRequest(detail) => {
+                plain(StatusCode::BAD_REQUEST, C::InvalidRequest, detail)
+            }
             Self::InvalidGrant(detail) => plain(StatusCode::BAD_REQUEST, C::InvalidGrant, detail),
             Self::UnsupportedGrantType => plain(
                 StatusCode::BAD_REQUEST,
@@ -90,7 +94,9 @@ impl AuthError {
         }
         let mut response = error_response(status, &style.apply(body));
         let retry_after = match self {
-            Self::RateLimited(wait) => Some(wait.as_secs().max(1) + u64::from(wait.subsec_nanos() > 0)),
+            Self::RateLimited(wait) => {
+                Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
+            }
             Self::Unavailable(_) | Self::Busy(_) => Some(1),
             _ => None,
         };

@@ -32,8 +32,15 @@ pub fn password(
         Ok(email) => users::find_by_email(conn, email.as_str())?,
         Err(_) => None,
     };
-    if let Some(until) = user.as_ref().and_then(|u| u.locked_until).filter(|until| *until > now) {
-        let wait = until.signed_duration_since(now).to_std().unwrap_or_default();
+    if let Some(until) = user
+        .as_ref()
+        .and_then(|u| u.locked_until)
+        .filter(|until| *until > now)
+    {
+        let wait = until
+            .signed_duration_since(now)
+            .to_std()
+            .unwrap_or_default();
         return Err(AuthError::RateLimited(wait));
     }
     let verified = state
@@ -59,7 +66,9 @@ pub fn password(
             tracing::info!(user = %user.id, "password hash upgraded to the configured cost");
         }
     }
-    let refresh = state.tokens.mint_refresh(user.id, Uuid::new_v4(), None, now)?;
+    let refresh = state
+        .tokens
+        .mint_refresh(user.id, Uuid::new_v4(), None, now)?;
     sessions::open(conn, user.id, &refresh.record)?;
     shared::telemetry::record_session(user.id, refresh.record.session_id);
     tracing::info!("session opened");
@@ -82,14 +91,20 @@ pub fn backoff_until(failures: i32, limit: u32, now: DateTime<Utc>) -> Option<Da
 
 /// The refresh grant: verifies the token, then rotates it under the
 /// session's row lock. Reuse after the grace window revokes the session.
-pub fn refresh(conn: &mut PgConnection, state: &AppState, token: &str) -> Result<TokenResponse, AuthError> {
+pub fn refresh(
+    conn: &mut PgConnection,
+    state: &AppState,
+    token: &str,
+) -> Result<TokenResponse, AuthError> {
     let claims = state
         .tokens
         .verify_refresh(token)
         .map_err(|_| AuthError::InvalidGrant(BAD_REFRESH_TOKEN))?;
     shared::telemetry::record_session(claims.sub, claims.sid);
     let now = Utc::now();
-    let successor = state.tokens.mint_refresh(claims.sub, claims.sid, Some(claims.jti), now)?;
+    let successor = state
+        .tokens
+        .mint_refresh(claims.sub, claims.sid, Some(claims.jti), now)?;
     let rotation = sessions::rotate(
         conn,
         claims.sub,
@@ -120,7 +135,13 @@ pub fn logout(conn: &mut PgConnection, state: &AppState, token: &str) -> Result<
     let Ok(claims) = state.tokens.verify_refresh(token) else {
         return Ok(());
     };
-    if sessions::revoke_by_token(conn, claims.sid, claims.jti, &fingerprint(token), Utc::now())? {
+    if sessions::revoke_by_token(
+        conn,
+        claims.sid,
+        claims.jti,
+        &fingerprint(token),
+        Utc::now(),
+    )? {
         tracing::info!(session = %claims.sid, "session ended by logout");
     }
     Ok(())

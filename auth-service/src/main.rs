@@ -4,5 +4,9 @@ use std::process::ExitCode;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    shared::startup::run_main(auth_service::config::Config::from_env, auth_service::startup::build).await
+    shared::startup::run_main(
+        auth_service::config::Config::from_env,
+        auth_service::startup::build,
+    )
+    .await
 }

@@ -1,7 +1,10 @@
 //! The OpenAPI document, generated from the handlers' annotations and the
 //! shared API types.
 
-use shared::api::{ErrorBody, ErrorCode, HealthResponse, RefreshRequest, SignupRequest, TokenResponse, UserResponse};
+use shared::api::{
+    ErrorBody, ErrorCode, HealthResponse, RefreshRequest, SignupRequest, TokenResponse,
+    UserResponse,
+};
 use utoipa::OpenApi;
 
 use crate::routes;

@@ -3,7 +3,7 @@
 
 use actix_web::http::Method;
 use actix_web::web;
-use shared::http::{ErrorStyle, form_config, json_config};
+use shared::http::ErrorStyle;
 use shared::startup::{Application, ServerParts, StartupError, resource, serve};
 use utoipa::OpenApi;
 
@@ -52,12 +52,12 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
                 .service(resource("/signup", POST).route(web::post().to(signup::signup)))
                 .service(
                     resource("/login", POST)
-                        .app_data(form_config(ErrorStyle::TokenEndpoint))
+                        .app_data(ErrorStyle::TokenEndpoint)
                         .route(web::post().to(login::token)),
                 )
                 .service(
                     resource("/refresh", POST)
-                        .app_data(json_config(ErrorStyle::TokenEndpoint))
+                        .app_data(ErrorStyle::TokenEndpoint)
                         .route(web::post().to(sessions::refresh)),
                 )
                 .service(resource("/logout", POST).route(web::post().to(sessions::logout)));

@@ -35,7 +35,8 @@ fn start_server() -> Result<Server, String> {
         return Ok(Server::Given(url));
     }
     let pg = TempPostgres::start().map_err(|error| error.to_string())?;
-    pg.stop_when_process_exits().map_err(|error| error.to_string())?;
+    pg.stop_when_process_exits()
+        .map_err(|error| error.to_string())?;
     Ok(Server::Throwaway(pg))
 }
 
@@ -44,11 +45,14 @@ fn create_databases(server: &Server) -> Result<(), String> {
         Server::Throwaway(pg) => pg.url("postgres"),
         Server::Given(url) => url.clone(),
     };
-    let mut conn = PgConnection::establish(&admin).map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
+    let mut conn = PgConnection::establish(&admin)
+        .map_err(|error| format!("cannot connect to PostgreSQL: {error}"))?;
     for name in ["auth", "profile"] {
-        let exists = diesel::sql_query(format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"))
-            .execute(&mut conn)
-            .map_err(|error| error.to_string())?;
+        let exists = diesel::sql_query(format!(
+            "SELECT 1 FROM pg_database WHERE datname = '{name}'"
+        ))
+        .execute(&mut conn)
+        .map_err(|error| error.to_string())?;
         if exists == 0 {
             diesel::sql_query(format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
@@ -60,17 +64,25 @@ fn create_databases(server: &Server) -> Result<(), String> {
 
 /// 64 hex characters from two random UUIDs: 244 random bits.
 fn fresh_secret() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 fn overrides(pairs: &[(&str, String)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
 }
 
 #[actix_web::main]
 async fn main() -> ExitCode {
     telemetry::init(LogFormat::from_env_or_detect());
-    let server = match start_server().and_then(|server| create_databases(&server).map(|()| server)) {
+    let server = match start_server().and_then(|server| create_databases(&server).map(|()| server))
+    {
         Ok(server) => server,
         Err(error) => {
             tracing::error!("{error}");
@@ -78,20 +90,27 @@ async fn main() -> ExitCode {
         }
     };
     let access_secret = fresh_secret();
-    let dev_origins = "http://localhost:8001,http://127.0.0.1:8001,http://localhost:8002,http://127.0.0.1:8002";
+    let dev_origins =
+        "http://localhost:8001,http://127.0.0.1:8001,http://localhost:8002,http://127.0.0.1:8002";
     let cors = std::env::var("CORS_ALLOWED_ORIGINS").unwrap_or_else(|_| dev_origins.to_owned());
     let auth = auth_service::config::Config::read(EnvReader::with_overrides(overrides(&[
         ("DATABASE_URL", server.url("auth")),
         ("JWT_SECRET_KEY", access_secret.clone()),
         ("JWT_REFRESH_SECRET_KEY", fresh_secret()),
         ("CORS_ALLOWED_ORIGINS", cors.clone()),
-        ("BIND_ADDR", std::env::var("AUTH_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".into())),
+        (
+            "BIND_ADDR",
+            std::env::var("AUTH_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".into()),
+        ),
     ])));
     let profile = profile_service::config::Config::read(EnvReader::with_overrides(overrides(&[
         ("DATABASE_URL", server.url("profile")),
         ("JWT_SECRET_KEY", access_secret),
         ("CORS_ALLOWED_ORIGINS", cors),
-        ("BIND_ADDR", std::env::var("PROFILE_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8002".into())),
+        (
+            "BIND_ADDR",
+            std::env::var("PROFILE_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8002".into()),
+        ),
     ])));
     let (auth, profile) = match (auth, profile) {
         (Ok(auth), Ok(profile)) => (auth, profile),
@@ -114,7 +133,10 @@ async fn main() -> ExitCode {
         }
     };
     let database = match &server {
-        Server::Throwaway(pg) => format!("throwaway PostgreSQL on 127.0.0.1:{} (deleted on exit)", pg.port()),
+        Server::Throwaway(pg) => format!(
+            "throwaway PostgreSQL on 127.0.0.1:{} (deleted on exit)",
+            pg.port()
+        ),
         Server::Given(_) => "the server in DATABASE_URL".to_owned(),
     };
     tracing::info!(

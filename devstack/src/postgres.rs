@@ -40,7 +40,11 @@ impl TempPostgres {
     /// Makes a new cluster and starts it.
     pub fn start() -> Result<Self, PostgresError> {
         let bin = find_binaries().ok_or(PostgresError::NotInstalled)?;
-        let run_as = if is_root() { Some(postgres_user()?) } else { None };
+        let run_as = if is_root() {
+            Some(postgres_user()?)
+        } else {
+            None
+        };
         let dir = tempfile::Builder::new().prefix("devstack-pg-").tempdir()?;
         if let Some((uid, gid)) = run_as {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
@@ -75,7 +79,11 @@ impl TempPostgres {
     pub fn start_again(&mut self) -> Result<(), PostgresError> {
         let mut last_error = None;
         for _ in 0..5 {
-            let port = if self.port == 0 { free_port()? } else { self.port };
+            let port = if self.port == 0 {
+                free_port()?
+            } else {
+                self.port
+            };
             let options = format!(
                 "-p {port} -h 127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off \
                  -c full_page_writes=off -c max_connections=500",
@@ -119,7 +127,14 @@ impl TempPostgres {
         self.run(
             "pg_ctl stop",
             "pg_ctl",
-            &["-D".as_ref(), data.as_os_str(), "-m".as_ref(), "immediate".as_ref(), "-w".as_ref(), "stop".as_ref()],
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-m".as_ref(),
+                "immediate".as_ref(),
+                "-w".as_ref(),
+                "stop".as_ref(),
+            ],
         )
     }
 
@@ -166,7 +181,12 @@ impl TempPostgres {
         }
     }
 
-    fn run(&self, step: &'static str, tool: &str, args: &[&std::ffi::OsStr]) -> Result<(), PostgresError> {
+    fn run(
+        &self,
+        step: &'static str,
+        tool: &str,
+        args: &[&std::ffi::OsStr],
+    ) -> Result<(), PostgresError> {
         let tool = self.bin.join(tool);
         let mut command = match self.run_as {
             Some(_) => {
@@ -241,7 +261,13 @@ fn find_binaries() -> Option<PathBuf> {
         .unwrap_or_default()
         .into_iter()
         .find(|dir| has_tools(dir))
-        .map(|dir| dir.join("initdb").canonicalize().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or(dir));
+        .map(|dir| {
+            dir.join("initdb")
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .unwrap_or(dir)
+        });
     on_path.or_else(|| {
         let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
             .ok()?

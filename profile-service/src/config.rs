@@ -25,14 +25,22 @@ impl Config {
     /// Reads and checks every variable through `env`.
     pub fn read(mut env: EnvReader) -> Result<Self, ConfigError> {
         let common = CommonConfig::read(&mut env, DEFAULT_BIND);
-        let auth_token_url = env.parse_or("AUTH_TOKEN_URL", "http://localhost:8001/login".to_owned());
+        let auth_token_url =
+            env.parse_or("AUTH_TOKEN_URL", "http://localhost:8001/login".to_owned());
         if !(auth_token_url.starts_with("http://") || auth_token_url.starts_with("https://")) {
-            env.problem(format!("AUTH_TOKEN_URL={auth_token_url:?} must be an http(s) URL"));
+            env.problem(format!(
+                "AUTH_TOKEN_URL={auth_token_url:?} must be an http(s) URL"
+            ));
         }
         env.finish()?;
         match common {
-            Some(common) => Ok(Self { common, auth_token_url }),
-            None => Err(ConfigError(vec!["required configuration is missing".into()])),
+            Some(common) => Ok(Self {
+                common,
+                auth_token_url,
+            }),
+            None => Err(ConfigError(vec![
+                "required configuration is missing".into(),
+            ])),
         }
     }
 }

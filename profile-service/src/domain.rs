@@ -13,7 +13,12 @@ pub const MAX_BIO_CHARS: usize = 1024;
 /// and no NUL (PostgreSQL text cannot hold one).
 pub fn parse_patch(patch: ProfilePatch) -> Result<ProfileChanges, FieldErrors> {
     let mut fields = FieldErrors::default();
-    check(&mut fields, "display_name", patch.display_name.as_ref(), MAX_DISPLAY_NAME_CHARS);
+    check(
+        &mut fields,
+        "display_name",
+        patch.display_name.as_ref(),
+        MAX_DISPLAY_NAME_CHARS,
+    );
     check(&mut fields, "bio", patch.bio.as_ref(), MAX_BIO_CHARS);
     fields.into_result()?;
     Ok(ProfileChanges {

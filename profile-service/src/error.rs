@@ -29,7 +29,9 @@ impl ProfileError {
         use ErrorCode as C;
         let plain = |status, code, detail: &str| (status, ErrorBody::new(code, detail));
         match self {
-            Self::Validation(fields) => (StatusCode::UNPROCESSABLE_ENTITY, fields.clone().into_body()),
+            Self::Validation(fields) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, fields.clone().into_body())
+            }
             Self::MissingToken => plain(
                 StatusCode::UNAUTHORIZED,
                 C::InvalidToken,
@@ -76,9 +78,10 @@ impl ResponseError for ProfileError {
             Self::Validation(_) => None,
         };
         if let Some(challenge) = challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(challenge),
+            );
         }
         if matches!(self, Self::Unavailable(_)) {
             response

@@ -4,5 +4,9 @@ use std::process::ExitCode;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    shared::startup::run_main(profile_service::config::Config::from_env, profile_service::startup::build).await
+    shared::startup::run_main(
+        profile_service::config::Config::from_env,
+        profile_service::startup::build,
+    )
+    .await
 }

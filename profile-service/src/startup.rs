@@ -21,7 +21,10 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         config.common.db_connect_timeout,
     );
     shared::db::wait_and_migrate(pool.clone(), MIGRATIONS).await?;
-    let codec = web::Data::new(TokenCodec::new(&config.common.jwt_secret, &config.common.tokens));
+    let codec = web::Data::new(TokenCodec::new(
+        &config.common.jwt_secret,
+        &config.common.tokens,
+    ));
     serve(ServerParts {
         name: "profile-service",
         bind_addr: config.common.bind_addr,

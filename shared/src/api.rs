@@ -148,7 +148,9 @@ pub struct FieldErrors(BTreeMap<String, String>);
 impl FieldErrors {
     /// Records that `field` is wrong; the first problem of a field wins.
     pub fn add(&mut self, field: &str, problem: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_insert_with(|| problem.into());
+        self.0
+            .entry(field.to_owned())
+            .or_insert_with(|| problem.into());
     }
 
     /// `Ok(())` when nothing was recorded.
@@ -160,7 +162,10 @@ impl FieldErrors {
     pub fn into_body(self) -> ErrorBody {
         ErrorBody {
             fields: Some(self.0),
-            ..ErrorBody::new(ErrorCode::ValidationError, "The request has invalid fields.")
+            ..ErrorBody::new(
+                ErrorCode::ValidationError,
+                "The request has invalid fields.",
+            )
         }
     }
 }
@@ -194,10 +199,15 @@ mod tests {
 
     #[test]
     fn error_body_leaves_out_empty_parts() {
-        let body = serde_json::to_value(ErrorBody::new(ErrorCode::NotFound, "No such route.")).unwrap();
-        assert_eq!(body, serde_json::json!({"error": "not_found", "detail": "No such route."}));
+        let body =
+            serde_json::to_value(ErrorBody::new(ErrorCode::NotFound, "No such route.")).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "not_found", "detail": "No such route."})
+        );
         let oauth = serde_json::to_value(
-            ErrorBody::new(ErrorCode::InvalidGrant, "Wrong email or password.").for_token_endpoint(),
+            ErrorBody::new(ErrorCode::InvalidGrant, "Wrong email or password.")
+                .for_token_endpoint(),
         )
         .unwrap();
         assert_eq!(oauth["error_description"], "Wrong email or password.");

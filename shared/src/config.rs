@@ -110,7 +110,9 @@ impl EnvReader {
     pub fn number_in(&mut self, name: &str, default: u64, min: u64, max: u64) -> u64 {
         let value = self.parse_or(name, default);
         if !(min..=max).contains(&value) {
-            self.problem(format!("{name}={value} is out of range: use {min} to {max}"));
+            self.problem(format!(
+                "{name}={value} is out of range: use {min} to {max}"
+            ));
             return default;
         }
         value

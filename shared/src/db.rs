@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use diesel::RunQueryDsl;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
-use diesel::RunQueryDsl;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -69,8 +69,11 @@ pub async fn wait_and_migrate(
 }
 
 /// Applies pending `migrations` on `conn` under an advisory lock.
-pub fn migrate(conn: &mut PgConnection, migrations: EmbeddedMigrations) -> Result<(), StartupError> {
-    const MIGRATION_LOCK: i64 = 0x6d69_6772_6174_65;
+pub fn migrate(
+    conn: &mut PgConnection,
+    migrations: EmbeddedMigrations,
+) -> Result<(), StartupError> {
+    const MIGRATION_LOCK: i64 = 0x006d_6967_7261_7465; // "migrate"
     let locked = diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
         .execute(conn)
         .map_err(|error| StartupError::Migrations(error.to_string()));

@@ -6,11 +6,15 @@
 
 use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::Payload;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{InternalError, JsonPayloadError, PayloadError, UrlencodedError};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::api::{ErrorBody, ErrorCode, HealthResponse};
 use crate::db::PgPool;
@@ -48,7 +52,10 @@ fn payload_error(error: &PayloadError) -> (StatusCode, ErrorBody) {
         PayloadError::Overflow => too_large(),
         _ => (
             StatusCode::BAD_REQUEST,
-            ErrorBody::new(ErrorCode::InvalidRequest, "The request body could not be read."),
+            ErrorBody::new(
+                ErrorCode::InvalidRequest,
+                "The request body could not be read.",
+            ),
         ),
     }
 }
@@ -83,12 +90,16 @@ fn invalid_request(detail: String) -> (StatusCode, ErrorBody) {
 /// The contract's answer to a JSON body actix could not extract.
 pub fn json_error(error: &JsonPayloadError) -> (StatusCode, ErrorBody) {
     match error {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => too_large(),
-        JsonPayloadError::ContentType => unsupported_media_type("application/json"),
-        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
-            invalid_request(format!("The JSON body does not have the expected shape: {inner}."))
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            too_large()
         }
-        JsonPayloadError::Deserialize(_) => invalid_request("The request body is not valid JSON.".into()),
+        JsonPayloadError::ContentType => unsupported_media_type("application/json"),
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => invalid_request(format!(
+            "The JSON body does not have the expected shape: {inner}."
+        )),
+        JsonPayloadError::Deserialize(_) => {
+            invalid_request("The request body is not valid JSON.".into())
+        }
         JsonPayloadError::Payload(inner) => payload_error(inner),
         _ => invalid_request("The request body could not be read.".into()),
     }
@@ -99,32 +110,78 @@ pub fn form_error(error: &UrlencodedError) -> (StatusCode, ErrorBody) {
     match error {
         UrlencodedError::Overflow { .. } => too_large(),
         UrlencodedError::ContentType => unsupported_media_type("application/x-www-form-urlencoded"),
-        UrlencodedError::Parse(inner) => {
-            invalid_request(format!("The form body does not have the expected shape: {inner}."))
-        }
+        UrlencodedError::Parse(inner) => invalid_request(format!(
+            "The form body does not have the expected shape: {inner}."
+        )),
         UrlencodedError::Payload(inner) => payload_error(inner),
         _ => invalid_request("The form body could not be read.".into()),
     }
 }
 
+/// The error style of the route `req` is for: [`ErrorStyle::Plain`]
+/// unless the resource registered another as app data.
+pub fn error_style(req: &HttpRequest) -> ErrorStyle {
+    req.app_data::<ErrorStyle>()
+        .copied()
+        .unwrap_or(ErrorStyle::Plain)
+}
+
+fn reject<E>(
+    error: E,
+    req: &HttpRequest,
+    (status, body): (StatusCode, ErrorBody),
+) -> actix_web::Error
+where
+    E: std::fmt::Debug + std::fmt::Display + 'static,
+{
+    InternalError::from_response(error, error_response(status, &error_style(req).apply(body)))
+        .into()
+}
+
 /// JSON extraction with the 64 KiB limit and the contract's error bodies.
-pub fn json_config(style: ErrorStyle) -> web::JsonConfig {
+pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(BODY_LIMIT)
-        .error_handler(move |error, _req| {
-            let (status, body) = json_error(&error);
-            InternalError::from_response(error, error_response(status, &style.apply(body))).into()
+        .error_handler(|error, req| {
+            let answer = json_error(&error);
+            reject(error, req, answer)
         })
 }
 
 /// Form extraction with the 64 KiB limit and the contract's error bodies.
-pub fn form_config(style: ErrorStyle) -> web::FormConfig {
+pub fn form_config() -> web::FormConfig {
     web::FormConfig::default()
         .limit(BODY_LIMIT)
-        .error_handler(move |error, _req| {
-            let (status, body) = form_error(&error);
-            InternalError::from_response(error, error_response(status, &style.apply(body))).into()
+        .error_handler(|error, req| {
+            let answer = form_error(&error);
+            reject(error, req, answer)
         })
+}
+
+/// A JSON body that must be an object of `T`'s shape. `web::Json` alone
+/// would also build a struct from an array (`["a@b.c", "pw"]`), which no
+/// client means; this refuses it with 400 like any other wrong shape.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let object =
+            web::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let web::Json(object) = object.await?;
+            serde_json::from_value(serde_json::Value::Object(object))
+                .map(JsonBody)
+                .map_err(|error| {
+                    let detail =
+                        format!("The JSON body does not have the expected shape: {error}.");
+                    reject(error, &req, invalid_request(detail))
+                })
+        })
+    }
 }
 
 /// The app's default service: 404 `not_found`.
@@ -136,7 +193,9 @@ pub async fn not_found() -> HttpResponse {
 }
 
 /// A resource's default service: 405 `method_not_allowed` with `Allow`.
-pub fn method_not_allowed(allowed: &'static [Method]) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+pub fn method_not_allowed(
+    allowed: &'static [Method],
+) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
     move || {
         let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();
         let mut response = error_response(
@@ -242,7 +301,9 @@ fn fallback_response(status: StatusCode, detail: String) -> HttpResponse {
     responses((status = 200, description = "The process is running.", body = HealthResponse))
 )]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(HealthResponse { status: "ok".into() })
+    HttpResponse::Ok().json(HealthResponse {
+        status: "ok".into(),
+    })
 }
 
 /// `GET /readyz`: 200 when the database answers, else 503 `unavailable`.
@@ -258,7 +319,9 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(pool: web::Data<PgPool>) -> HttpResponse {
     let pool = pool.into_inner();
     match web::block(move || crate::db::ping(&pool)).await {
-        Ok(true) => HttpResponse::Ok().json(HealthResponse { status: "ok".into() }),
+        Ok(true) => HttpResponse::Ok().json(HealthResponse {
+            status: "ok".into(),
+        }),
         _ => error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             &ErrorBody::new(ErrorCode::Unavailable, "The database is unreachable."),

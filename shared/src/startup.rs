@@ -15,7 +15,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::ConfigError;
 use crate::db::PgPool;
-use crate::http::{ErrorStyle, access_log, cors, json_config, json_errors, method_not_allowed, not_found};
+use crate::http::{
+    access_log, cors, form_config, json_config, json_errors, method_not_allowed, not_found,
+};
 use crate::telemetry::{self, LogFormat, RequestSpan};
 
 /// Why a service could not start.
@@ -89,7 +91,8 @@ where
     let server = HttpServer::new(move || {
         App::new()
             .app_data(pool.clone())
-            .app_data(json_config(ErrorStyle::Plain))
+            .app_data(json_config())
+            .app_data(form_config())
             .configure(routes.clone())
             .service(resource("/healthz", GET).route(web::get().to(crate::http::healthz)))
             .service(resource("/readyz", GET).route(web::get().to(crate::http::readyz)))

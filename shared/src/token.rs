@@ -125,7 +125,10 @@ mod tests {
         let now = chrono::Utc::now().timestamp();
         let claims = access(now, now + 60);
         let token = codec(SECRET).encode(&claims).unwrap();
-        assert_eq!(codec(SECRET).decode::<AccessClaims>(&token).unwrap(), claims);
+        assert_eq!(
+            codec(SECRET).decode::<AccessClaims>(&token).unwrap(),
+            claims
+        );
     }
 
     #[test]

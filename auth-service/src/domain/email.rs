@@ -52,7 +52,15 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_address() {
-        for raw in ["", "   ", "ada", "ada@", "@example.com", "a b@example.com", "ada@exa\0mple.com"] {
+        for raw in [
+            "",
+            "   ",
+            "ada",
+            "ada@",
+            "@example.com",
+            "a b@example.com",
+            "ada@exa\0mple.com",
+        ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} was accepted");
         }
     }
@@ -60,7 +68,12 @@ mod tests {
     /// An address of `len` characters: DNS labels of 63, a local part
     /// making up the rest.
     fn address_of(len: usize) -> String {
-        let domain = format!("{0}.{1}.{2}.com", "b".repeat(63), "c".repeat(63), "d".repeat(63));
+        let domain = format!(
+            "{0}.{1}.{2}.com",
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(63)
+        );
         format!("{}@{domain}", "a".repeat(len - 1 - domain.len()))
     }
 

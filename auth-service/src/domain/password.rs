@@ -65,7 +65,9 @@ mod tests {
 
     #[test]
     fn debug_does_not_show_the_password() {
-        let password = Password::parse("hunter2hunter2".into()).map_err(|_| ()).ok();
+        let password = Password::parse("hunter2hunter2".into())
+            .map_err(|_| ())
+            .ok();
         assert!(!format!("{password:?}").contains("hunter2"));
     }
 }

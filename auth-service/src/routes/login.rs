@@ -56,7 +56,11 @@ pub async fn token(
 ) -> Result<HttpResponse, TokenEndpointError> {
     state.rate_limit.check(client)?;
     let form = form.into_inner();
-    let grant_type = form.grant_type.as_deref().filter(|g| !g.is_empty()).unwrap_or("password");
+    let grant_type = form
+        .grant_type
+        .as_deref()
+        .filter(|g| !g.is_empty())
+        .unwrap_or("password");
     let tokens = match grant_type {
         "password" => {
             let (Some(username), Some(password)) = (form.username, form.password) else {
@@ -75,7 +79,10 @@ pub async fn token(
                     "grant_type=refresh_token needs refresh_token.".into(),
                 ))?;
             };
-            blocking(&state, move |conn, state| grants::refresh(conn, state, &refresh_token)).await?
+            blocking(&state, move |conn, state| {
+                grants::refresh(conn, state, &refresh_token)
+            })
+            .await?
         }
         _ => return Err(AuthError::UnsupportedGrantType)?,
     };

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use shared::api::{ErrorBody, RefreshRequest, TokenResponse};
+use shared::http::JsonBody;
 
 use crate::error::{AuthError, TokenEndpointError};
 use crate::grants;
@@ -27,11 +28,14 @@ use crate::state::{AppState, blocking};
 pub async fn refresh(
     state: web::Data<AppState>,
     client: ClientIp,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, TokenEndpointError> {
     state.rate_limit.check(client)?;
-    let token = body.into_inner().refresh_token;
-    let tokens = blocking(&state, move |conn, state| grants::refresh(conn, state, &token)).await?;
+    let token = body.0.refresh_token;
+    let tokens = blocking(&state, move |conn, state| {
+        grants::refresh(conn, state, &token)
+    })
+    .await?;
     Ok(super::token_response(tokens))
 }
 
@@ -52,9 +56,12 @@ pub async fn refresh(
 )]
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, AuthError> {
-    let token = body.into_inner().refresh_token;
-    blocking(&state, move |conn, state| grants::logout(conn, state, &token)).await?;
+    let token = body.0.refresh_token;
+    blocking(&state, move |conn, state| {
+        grants::logout(conn, state, &token)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use shared::api::{ErrorBody, FieldErrors, SignupRequest, UserResponse};
+use shared::http::JsonBody;
 use uuid::Uuid;
 
 use crate::domain::{Email, Password};
@@ -31,10 +32,10 @@ use crate::store::users::{self, NewUser};
 pub async fn signup(
     state: web::Data<AppState>,
     client: ClientIp,
-    body: web::Json<SignupRequest>,
+    body: JsonBody<SignupRequest>,
 ) -> Result<HttpResponse, AuthError> {
     state.rate_limit.check(client)?;
-    let (email, password) = parse(body.into_inner())?;
+    let (email, password) = parse(body.0)?;
     let user = blocking(&state, move |conn, state| {
         let hash = state.passwords.hash(&password)?;
         let user = users::insert(
@@ -59,7 +60,8 @@ pub async fn signup(
 fn parse(request: SignupRequest) -> Result<(Email, Password), FieldErrors> {
     let mut fields = FieldErrors::default();
     let email = Email::parse(&request.email).map_err(|problem| fields.add("email", problem));
-    let password = Password::parse(request.password).map_err(|problem| fields.add("password", problem));
+    let password =
+        Password::parse(request.password).map_err(|problem| fields.add("password", problem));
     match (email, password) {
         (Ok(email), Ok(password)) => Ok((email, password)),
         _ => Err(fields),

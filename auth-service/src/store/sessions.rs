@@ -112,7 +112,9 @@ pub fn rotate(
             .for_update()
             .first(conn)
             .optional()?;
-        let Some(session) = session.filter(|s| s.user_id == user && s.revoked_at.is_none() && s.expires_at > now) else {
+        let Some(session) =
+            session.filter(|s| s.user_id == user && s.revoked_at.is_none() && s.expires_at > now)
+        else {
             return Ok(Rotation::Refused);
         };
         let Some(token) = find_token(conn, session.id, presented, hash)? else {
@@ -185,8 +187,12 @@ fn find_token(
 }
 
 fn revoke(conn: &mut PgConnection, session: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
-    diesel::update(sessions::table.find(session).filter(sessions::revoked_at.is_null()))
-        .set(sessions::revoked_at.eq(now))
-        .execute(conn)
-        .map(drop)
+    diesel::update(
+        sessions::table
+            .find(session)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)
+    .map(drop)
 }

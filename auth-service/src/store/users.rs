@@ -69,7 +69,10 @@ pub fn lock_until(conn: &mut PgConnection, id: Uuid, until: DateTime<Utc>) -> Qu
 /// Clears the back-off after a successful login.
 pub fn record_success(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
     diesel::update(users::table.find(id))
-        .set((users::failed_logins.eq(0), users::locked_until.eq(None::<DateTime<Utc>>)))
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<DateTime<Utc>>),
+        ))
         .execute(conn)
         .map(drop)
 }
@@ -77,7 +80,10 @@ pub fn record_success(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
 /// Replaces the password hash (a cost upgrade).
 pub fn set_password_hash(conn: &mut PgConnection, id: Uuid, hash: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
-        .set((users::password_hash.eq(hash), users::updated_at.eq(diesel::dsl::now)))
+        .set((
+            users::password_hash.eq(hash),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
         .execute(conn)
         .map(drop)
 }

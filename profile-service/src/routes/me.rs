@@ -6,6 +6,7 @@ use chrono::DateTime;
 use shared::api::{ErrorBody, ProfilePatch, ProfileResponse};
 use shared::claims::AccessClaims;
 use shared::db::{PgPool, blocking};
+use shared::http::JsonBody;
 
 use crate::bearer::Authenticated;
 use crate::domain::parse_patch;
@@ -30,7 +31,10 @@ fn touch(conn: &mut diesel::PgConnection, claims: &AccessClaims) -> diesel::Quer
         (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody),
     )
 )]
-pub async fn get_me(pool: web::Data<PgPool>, user: Authenticated) -> Result<HttpResponse, ProfileError> {
+pub async fn get_me(
+    pool: web::Data<PgPool>,
+    user: Authenticated,
+) -> Result<HttpResponse, ProfileError> {
     let claims = user.0;
     let profile: Profile = blocking(&pool, move |conn| {
         touch(conn, &claims)?;
@@ -61,10 +65,10 @@ pub async fn get_me(pool: web::Data<PgPool>, user: Authenticated) -> Result<Http
 pub async fn patch_me(
     pool: web::Data<PgPool>,
     user: Authenticated,
-    body: web::Json<ProfilePatch>,
+    body: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, ProfileError> {
     let claims = user.0;
-    let changes = parse_patch(body.into_inner())?;
+    let changes = parse_patch(body.0)?;
     let profile: Profile = blocking(&pool, move |conn| {
         use diesel::Connection;
         Ok::<_, ProfileError>(conn.transaction(|conn| {

@@ -50,7 +50,12 @@ impl ProfileChanges {
 
 /// Makes sure `user` has a profile, and that its email is the one of the
 /// newest token seen (`issued_at` is that token's `iat`).
-pub fn touch(conn: &mut PgConnection, user: Uuid, email: &str, issued_at: DateTime<Utc>) -> QueryResult<()> {
+pub fn touch(
+    conn: &mut PgConnection,
+    user: Uuid,
+    email: &str,
+    issued_at: DateTime<Utc>,
+) -> QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO profiles (user_id, email, email_issued_at) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id) DO UPDATE SET \
@@ -76,7 +81,11 @@ pub fn find(conn: &mut PgConnection, user: Uuid) -> QueryResult<Profile> {
 }
 
 /// Applies `changes` to the profile of `user` and returns it.
-pub fn update(conn: &mut PgConnection, user: Uuid, changes: &ProfileChanges) -> QueryResult<Profile> {
+pub fn update(
+    conn: &mut PgConnection,
+    user: Uuid,
+    changes: &ProfileChanges,
+) -> QueryResult<Profile> {
     if changes.is_empty() {
         return find(conn, user);
     }

@@ -1,0 +1,131 @@
+//! Per-client limits on `/signup`, `/login` and `/refresh`, and CORS.
+
+use serde_json::Value;
+use shared::api::ErrorCode;
+
+use crate::stack::{PASSWORD, TestStack, new_email, send};
+
+#[tokio::test]
+async fn the_credential_endpoints_are_rate_limited_per_client() {
+    let stack = TestStack::builder()
+        .auth_env("RATE_LIMIT_PER_MINUTE", "3")
+        .start()
+        .await;
+    for _ in 0..3 {
+        stack
+            .signup(&new_email(), PASSWORD)
+            .await
+            .expect::<Value>(201);
+    }
+    let limited = stack.signup(&new_email(), PASSWORD).await;
+    limited.expect_error(429, ErrorCode::RateLimited);
+    let wait: u64 = limited
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    let login = stack.login(&new_email(), PASSWORD).await;
+    let body = login.expect_error(429, ErrorCode::RateLimited);
+    assert!(
+        body.error_description.is_some(),
+        "token endpoint errors carry error_description"
+    );
+    stack
+        .refresh("x")
+        .await
+        .expect_error(429, ErrorCode::RateLimited);
+    // Health is never limited.
+    send(stack.client.get(stack.auth_url("/healthz")))
+        .await
+        .expect::<Value>(200);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
+    let stack = TestStack::builder()
+        .auth_env("RATE_LIMIT_PER_MINUTE", "2")
+        .auth_env("TRUSTED_PROXIES", "127.0.0.1")
+        .start()
+        .await;
+    let from = |client: &'static str| {
+        let body = serde_json::json!({"email": new_email(), "password": PASSWORD});
+        send(
+            stack
+                .client
+                .post(stack.auth_url("/signup"))
+                .header("x-forwarded-for", format!("{client}, 127.0.0.1"))
+                .json(&body),
+        )
+    };
+    from("203.0.113.7").await.expect::<Value>(201);
+    from("203.0.113.7").await.expect::<Value>(201);
+    from("203.0.113.7")
+        .await
+        .expect_error(429, ErrorCode::RateLimited);
+    from("198.51.100.9").await.expect::<Value>(201);
+}
+
+#[tokio::test]
+async fn without_trust_x_forwarded_for_is_ignored() {
+    let stack = TestStack::builder()
+        .auth_env("RATE_LIMIT_PER_MINUTE", "2")
+        .start()
+        .await;
+    for (i, client) in ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+        .iter()
+        .enumerate()
+    {
+        let body = serde_json::json!({"email": new_email(), "password": PASSWORD});
+        let reply = send(
+            stack
+                .client
+                .post(stack.auth_url("/signup"))
+                .header("x-forwarded-for", *client)
+                .json(&body),
+        )
+        .await;
+        if i < 2 {
+            reply.expect::<Value>(201);
+        } else {
+            reply.expect_error(429, ErrorCode::RateLimited);
+        }
+    }
+}
+
+#[tokio::test]
+async fn cors_answers_allowed_origins_and_refuses_others_in_json() {
+    let origin = "http://localhost:8002";
+    let stack = TestStack::builder()
+        .auth_env("CORS_ALLOWED_ORIGINS", origin)
+        .start()
+        .await;
+    let preflight = |origin: &str| {
+        send(
+            stack
+                .client
+                .request(reqwest::Method::OPTIONS, stack.auth_url("/login"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type"),
+        )
+    };
+    let allowed = preflight(origin).await;
+    assert_eq!(allowed.status.as_u16(), 200, "{}", allowed.body);
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(origin));
+    let refused = preflight("http://evil.example").await;
+    refused.expect_error(400, ErrorCode::InvalidRequest);
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+    // The real request from the allowed origin carries the header too.
+    let email = new_email();
+    stack.signup(&email, PASSWORD).await.expect::<Value>(201);
+    let login = send(
+        stack
+            .client
+            .post(stack.auth_url("/login"))
+            .header("origin", origin)
+            .form(&[("username", email.as_str()), ("password", PASSWORD)]),
+    )
+    .await;
+    assert_eq!(login.status.as_u16(), 200);
+    assert_eq!(login.header("access-control-allow-origin"), Some(origin));
+}

@@ -1,0 +1,319 @@
+//! Sessions: refresh-token rotation with reuse detection, both grant
+//! forms, logout, expiry and what is stored.
+
+use futures::future::join_all;
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use shared::api::{ErrorCode, ProfileResponse, TokenResponse};
+
+use crate::jwt::{claims_of, now, sign, with};
+use crate::stack::{PASSWORD, Reply, TestStack, send};
+
+/// The two ways to refresh: the OAuth 2.0 grant and the JSON endpoint.
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    Grant,
+    Json,
+}
+
+async fn refresh(stack: &TestStack, form: Form, token: &str) -> Reply {
+    match form {
+        Form::Grant => stack.refresh_grant(token).await,
+        Form::Json => stack.refresh(token).await,
+    }
+}
+
+#[tokio::test]
+async fn refresh_rotates_the_pair_in_the_same_session_by_both_forms() {
+    let stack = TestStack::start().await;
+    let (email, first) = stack.new_session().await;
+    let mut current = first.clone();
+    for form in [Form::Grant, Form::Json] {
+        let reply = refresh(&stack, form, &current.refresh_token).await;
+        let next: TokenResponse = reply.expect(200);
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{form:?}");
+        assert_ne!(next.refresh_token, current.refresh_token);
+        assert_ne!(next.access_token, current.access_token);
+        let old = claims_of(&current.refresh_token, &stack.refresh_secret);
+        let new = claims_of(&next.refresh_token, &stack.refresh_secret);
+        assert_eq!(old["sid"], new["sid"], "{form:?}: same session");
+        let access = claims_of(&next.access_token, &stack.access_secret);
+        assert_eq!(
+            (access["sid"].clone(), access["email"].clone()),
+            (new["sid"].clone(), json!(email))
+        );
+        current = next;
+    }
+    // The first access token keeps working until it expires.
+    stack
+        .me(&first.access_token)
+        .await
+        .expect::<ProfileResponse>(200);
+    stack
+        .me(&current.access_token)
+        .await
+        .expect::<ProfileResponse>(200);
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_window_revokes_the_whole_session() {
+    let stack = TestStack::builder()
+        .auth_env("REFRESH_REUSE_GRACE_SECONDS", "0")
+        .start()
+        .await;
+    for form in [Form::Grant, Form::Json] {
+        let (email, first) = stack.new_session().await;
+        let other_session: TokenResponse = stack.login(&email, PASSWORD).await.expect(200);
+        let second: TokenResponse = refresh(&stack, form, &first.refresh_token)
+            .await
+            .expect(200);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let reused = refresh(&stack, form, &first.refresh_token).await;
+        let body = reused.expect_error(400, ErrorCode::InvalidGrant);
+        assert_eq!(
+            body.error_description.as_deref(),
+            Some(body.detail.as_str())
+        );
+        // The thief's token and the victim's newest token are both dead.
+        refresh(&stack, form, &second.refresh_token)
+            .await
+            .expect_error(400, ErrorCode::InvalidGrant);
+        // The user's other session is untouched.
+        refresh(&stack, form, &other_session.refresh_token)
+            .await
+            .expect::<TokenResponse>(200);
+    }
+}
+
+#[tokio::test]
+async fn reuse_within_the_grace_window_gets_a_valid_pair_of_the_same_session() {
+    let stack = TestStack::builder()
+        .auth_env("REFRESH_REUSE_GRACE_SECONDS", "30")
+        .start()
+        .await;
+    let (_, first) = stack.new_session().await;
+    let tab_a: TokenResponse = stack.refresh(&first.refresh_token).await.expect(200);
+    let tab_b: TokenResponse = stack.refresh_grant(&first.refresh_token).await.expect(200);
+    let sid = |t: &TokenResponse| claims_of(&t.refresh_token, &stack.refresh_secret)["sid"].clone();
+    assert_eq!(sid(&tab_a), sid(&tab_b));
+    assert_ne!(tab_a.refresh_token, tab_b.refresh_token);
+    // Both tabs carry on.
+    stack
+        .refresh(&tab_a.refresh_token)
+        .await
+        .expect::<TokenResponse>(200);
+    stack
+        .refresh(&tab_b.refresh_token)
+        .await
+        .expect::<TokenResponse>(200);
+}
+
+#[tokio::test]
+async fn ten_concurrent_refreshes_of_one_token_give_no_5xx_and_one_live_session() {
+    let stack = TestStack::start().await;
+    let (_, first) = stack.new_session().await;
+    let replies = join_all((0..10).map(|_| stack.refresh(&first.refresh_token))).await;
+    for reply in &replies {
+        assert!(
+            reply.status.as_u16() < 500,
+            "{} {}",
+            reply.status,
+            reply.body
+        );
+    }
+    let mut db = stack.auth.db();
+    let live = crate::db::count(
+        &mut db,
+        "SELECT count(*) FROM sessions WHERE revoked_at IS NULL",
+    );
+    assert_eq!(live, 1);
+    let winners: Vec<TokenResponse> = replies
+        .iter()
+        .filter(|r| r.status.as_u16() == 200)
+        .map(Reply::json)
+        .collect();
+    assert!(!winners.is_empty());
+    for tokens in &winners {
+        stack
+            .me(&tokens.access_token)
+            .await
+            .expect::<ProfileResponse>(200);
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_is_idempotent() {
+    let stack = TestStack::start().await;
+    let (_, tokens) = stack.new_session().await;
+    let reply = stack.logout(&tokens.refresh_token).await;
+    assert_eq!(reply.status.as_u16(), 204, "{}", reply.body);
+    stack
+        .refresh(&tokens.refresh_token)
+        .await
+        .expect_error(400, ErrorCode::InvalidGrant);
+    stack
+        .refresh_grant(&tokens.refresh_token)
+        .await
+        .expect_error(400, ErrorCode::InvalidGrant);
+    // Again, unknown, garbage: still 204, no oracle.
+    for token in [
+        tokens.refresh_token.as_str(),
+        "garbage",
+        &tokens.access_token,
+    ] {
+        assert_eq!(stack.logout(token).await.status.as_u16(), 204, "{token}");
+    }
+    // A malformed body is still 400.
+    let broken = send(
+        stack
+            .client
+            .post(stack.auth_url("/logout"))
+            .header("content-type", "application/json")
+            .body("{\"token\": 1}"),
+    )
+    .await;
+    broken.expect_error(400, ErrorCode::InvalidRequest);
+}
+
+#[tokio::test]
+async fn tokens_are_only_accepted_where_they_are_due() {
+    let stack = TestStack::start().await;
+    let (_, tokens) = stack.new_session().await;
+    stack
+        .me(&tokens.refresh_token)
+        .await
+        .expect_error(401, ErrorCode::InvalidToken);
+    stack
+        .refresh(&tokens.access_token)
+        .await
+        .expect_error(400, ErrorCode::InvalidGrant);
+    stack
+        .refresh_grant(&tokens.access_token)
+        .await
+        .expect_error(400, ErrorCode::InvalidGrant);
+    // Neither attempt used up the refresh token.
+    stack
+        .refresh(&tokens.refresh_token)
+        .await
+        .expect::<TokenResponse>(200);
+}
+
+#[tokio::test]
+async fn an_expired_or_forged_refresh_token_is_invalid_grant() {
+    let stack = TestStack::start().await;
+    let (_, tokens) = stack.new_session().await;
+    let claims = claims_of(&tokens.refresh_token, &stack.refresh_secret);
+    let expired = with(
+        with(claims.clone(), "exp", json!(now() - 120)),
+        "iat",
+        json!(now() - 3600),
+    );
+    let cases = [
+        sign(Algorithm::HS256, &stack.refresh_secret, &expired),
+        // Right secret, unknown jti: never issued.
+        sign(
+            Algorithm::HS256,
+            &stack.refresh_secret,
+            &with(claims.clone(), "jti", json!(uuid::Uuid::new_v4())),
+        ),
+        sign(Algorithm::HS256, &stack.access_secret, &claims),
+        "garbage".to_owned(),
+    ];
+    for token in cases {
+        stack
+            .refresh(&token)
+            .await
+            .expect_error(400, ErrorCode::InvalidGrant);
+    }
+    stack
+        .refresh(&tokens.refresh_token)
+        .await
+        .expect::<TokenResponse>(200);
+}
+
+#[tokio::test]
+async fn refresh_request_errors_are_oauth_errors() {
+    let stack = TestStack::start().await;
+    let cases: &[(&str, Option<&str>, u16, ErrorCode)] = &[
+        (
+            "{}",
+            Some("application/json"),
+            400,
+            ErrorCode::InvalidRequest,
+        ),
+        (
+            "{\"refresh_token\": 5}",
+            Some("application/json"),
+            400,
+            ErrorCode::InvalidRequest,
+        ),
+        (
+            "nope",
+            Some("application/json"),
+            400,
+            ErrorCode::InvalidRequest,
+        ),
+        (
+            "refresh_token=x",
+            Some("application/x-www-form-urlencoded"),
+            415,
+            ErrorCode::UnsupportedMediaType,
+        ),
+    ];
+    for (body, content_type, status, code) in cases {
+        let mut request = stack
+            .client
+            .post(stack.auth_url("/refresh"))
+            .body(body.to_string());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", *content_type);
+        }
+        let error = send(request).await.expect_error(*status, *code);
+        assert_eq!(
+            error.error_description.as_deref(),
+            Some(error.detail.as_str()),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_refresh_token_is_stored_in_clear() {
+    let stack = TestStack::start().await;
+    let (_, first) = stack.new_session().await;
+    let second: TokenResponse = stack.refresh(&first.refresh_token).await.expect(200);
+    let mut db = stack.auth.db();
+    let stored = crate::db::refresh_tokens(&mut db);
+    assert_eq!(stored.len(), 2);
+    let dump = crate::db::dump_text(&mut db);
+    for token in [&first.refresh_token, &second.refresh_token] {
+        assert!(
+            !dump.contains(token.as_str()),
+            "a refresh token is stored in clear"
+        );
+        let hash = Sha256::digest(token.as_bytes()).to_vec();
+        assert!(stored.iter().any(|row| row.token_hash == hash));
+    }
+    assert_eq!(stored.iter().filter(|row| row.used_at.is_some()).count(), 1);
+}
+
+#[tokio::test]
+async fn sessions_expired_over_a_day_ago_are_deleted_at_the_next_login() {
+    let stack = TestStack::start().await;
+    let (email, old) = stack.new_session().await;
+    let mut db = stack.auth.db();
+    crate::db::execute(
+        &mut db,
+        "UPDATE sessions SET expires_at = now() - interval '2 days'",
+    );
+    stack.login(&email, PASSWORD).await.expect::<Value>(200);
+    assert_eq!(
+        crate::db::count(&mut db, "SELECT count(*) FROM sessions"),
+        1
+    );
+    stack
+        .refresh(&old.refresh_token)
+        .await
+        .expect_error(400, ErrorCode::InvalidGrant);
+}
