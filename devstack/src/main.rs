@@ -62,6 +62,17 @@ fn create_databases(server: &Server) -> Result<(), String> {
     Ok(())
 }
 
+/// Both services' own origins under the names a browser may use, so each
+/// Swagger UI can call the auth service.
+fn dev_origins(binds: &[&str]) -> String {
+    binds
+        .iter()
+        .filter_map(|bind| bind.rsplit_once(':').map(|(_, port)| port))
+        .flat_map(|port| [format!("http://localhost:{port}"), format!("http://127.0.0.1:{port}")])
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// 64 hex characters from two random UUIDs: 244 random bits.
 fn fresh_secret() -> String {
     format!(
@@ -90,6 +101,11 @@ async fn main() -> ExitCode {
         }
     };
     let access_secret = fresh_secret();
+    let auth_bind = std::env::var("AUTH_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".into());
+    let profile_bind = std::env::var("PROFILE_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8002".into());
+    // Swagger UI on the profile service logs in here.
+    let token_url = std::env::var("AUTH_TOKEN_URL")
+        .unwrap_or_else(|_| format!("http://{}/login", auth_bind.replace("0.0.0.0", "localhost")));
     let dev_origins =
         "http://localhost:8001,http://127.0.0.1:8001,http://localhost:8002,http://127.0.0.1:8002";
     let cors = std::env::var("CORS_ALLOWED_ORIGINS").unwrap_or_else(|_| dev_origins.to_owned());
