@@ -68,7 +68,12 @@ fn dev_origins(binds: &[&str]) -> String {
     binds
         .iter()
         .filter_map(|bind| bind.rsplit_once(':').map(|(_, port)| port))
-        .flat_map(|port| [format!("http://localhost:{port}"), format!("http://127.0.0.1:{port}")])
+        .flat_map(|port| {
+            [
+                format!("http://localhost:{port}"),
+                format!("http://127.0.0.1:{port}"),
+            ]
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -102,31 +107,26 @@ async fn main() -> ExitCode {
     };
     let access_secret = fresh_secret();
     let auth_bind = std::env::var("AUTH_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".into());
-    let profile_bind = std::env::var("PROFILE_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8002".into());
+    let profile_bind =
+        std::env::var("PROFILE_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8002".into());
     // Swagger UI on the profile service logs in here.
     let token_url = std::env::var("AUTH_TOKEN_URL")
         .unwrap_or_else(|_| format!("http://{}/login", auth_bind.replace("0.0.0.0", "localhost")));
-    let dev_origins =
-        "http://localhost:8001,http://127.0.0.1:8001,http://localhost:8002,http://127.0.0.1:8002";
-    let cors = std::env::var("CORS_ALLOWED_ORIGINS").unwrap_or_else(|_| dev_origins.to_owned());
+    let cors = std::env::var("CORS_ALLOWED_ORIGINS")
+        .unwrap_or_else(|_| dev_origins(&[&auth_bind, &profile_bind]));
     let auth = auth_service::config::Config::read(EnvReader::with_overrides(overrides(&[
         ("DATABASE_URL", server.url("auth")),
         ("JWT_SECRET_KEY", access_secret.clone()),
         ("JWT_REFRESH_SECRET_KEY", fresh_secret()),
         ("CORS_ALLOWED_ORIGINS", cors.clone()),
-        (
-            "BIND_ADDR",
-            std::env::var("AUTH_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".into()),
-        ),
+        ("BIND_ADDR", auth_bind),
     ])));
     let profile = profile_service::config::Config::read(EnvReader::with_overrides(overrides(&[
         ("DATABASE_URL", server.url("profile")),
         ("JWT_SECRET_KEY", access_secret),
         ("CORS_ALLOWED_ORIGINS", cors),
-        (
-            "BIND_ADDR",
-            std::env::var("PROFILE_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8002".into()),
-        ),
+        ("BIND_ADDR", profile_bind),
+        ("AUTH_TOKEN_URL", token_url),
     ])));
     let (auth, profile) = match (auth, profile) {
         (Ok(auth), Ok(profile)) => (auth, profile),
