@@ -1,6 +1,9 @@
 //! `cargo run -p devstack`: the whole stack on this machine without Docker.
 //! A throwaway PostgreSQL (or the server in `DATABASE_URL`), a database per
-//! service, fresh secrets, both services; Ctrl-C stops everything.
+//! service, fresh secrets (unless `JWT_SECRET_KEY` / `JWT_REFRESH_SECRET_KEY`
+//! are set), both services; Ctrl-C stops everything. Other variables of the
+//! services (`BCRYPT_COST`, `RATE_LIMIT_PER_MINUTE`, ...) apply as usual;
+//! `AUTH_BIND_ADDR` and `PROFILE_BIND_ADDR` move the ports.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -78,6 +81,11 @@ fn dev_origins(binds: &[&str]) -> String {
         .join(",")
 }
 
+/// The variable's value when set, else `default()`.
+fn env_or(name: &str, default: fn() -> String) -> String {
+    std::env::var(name).unwrap_or_else(|_| default())
+}
+
 /// 64 hex characters from two random UUIDs: 244 random bits.
 fn fresh_secret() -> String {
     format!(
@@ -105,7 +113,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let access_secret = fresh_secret();
+    let access_secret = env_or("JWT_SECRET_KEY", fresh_secret);
     let auth_bind = std::env::var("AUTH_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".into());
     let profile_bind =
         std::env::var("PROFILE_BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8002".into());
@@ -117,7 +125,10 @@ async fn main() -> ExitCode {
     let auth = auth_service::config::Config::read(EnvReader::with_overrides(overrides(&[
         ("DATABASE_URL", server.url("auth")),
         ("JWT_SECRET_KEY", access_secret.clone()),
-        ("JWT_REFRESH_SECRET_KEY", fresh_secret()),
+        (
+            "JWT_REFRESH_SECRET_KEY",
+            env_or("JWT_REFRESH_SECRET_KEY", fresh_secret),
+        ),
         ("CORS_ALLOWED_ORIGINS", cors.clone()),
         ("BIND_ADDR", auth_bind),
     ])));
