@@ -131,13 +131,12 @@ async fn login_request_errors_are_oauth_errors() {
         ),
     ];
     for (form, status, code) in cases {
-        let reply = send(
-            stack
-                .client
-                .post(stack.auth_url("/login"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(form.to_string()),
-        )
+        let reply = send(stack.raw(
+            reqwest::Method::POST,
+            stack.auth_url("/login"),
+            Some("application/x-www-form-urlencoded"),
+            form.to_string(),
+        ))
         .await;
         let body = reply.expect_error(*status, *code);
         assert_eq!(

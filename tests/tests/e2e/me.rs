@@ -102,21 +102,25 @@ async fn patch_me_with_the_wrong_shape_is_400_and_without_json_is_415() {
     }
     let text = send(
         stack
-            .client
-            .patch(stack.profile_url("/me"))
-            .bearer_auth(token)
-            .header("content-type", "text/plain")
-            .body("{}"),
+            .raw(
+                reqwest::Method::PATCH,
+                stack.profile_url("/me"),
+                Some("text/plain"),
+                "{}",
+            )
+            .bearer_auth(token),
     )
     .await;
     text.expect_error(415, ErrorCode::UnsupportedMediaType);
     let broken = send(
         stack
-            .client
-            .patch(stack.profile_url("/me"))
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .body("{\"bio\": "),
+            .raw(
+                reqwest::Method::PATCH,
+                stack.profile_url("/me"),
+                Some("application/json"),
+                "{\"bio\": ",
+            )
+            .bearer_auth(token),
     )
     .await;
     broken.expect_error(400, ErrorCode::InvalidRequest);

@@ -165,13 +165,12 @@ async fn logout_ends_the_session_and_is_idempotent() {
         assert_eq!(stack.logout(token).await.status.as_u16(), 204, "{token}");
     }
     // A malformed body is still 400.
-    let broken = send(
-        stack
-            .client
-            .post(stack.auth_url("/logout"))
-            .header("content-type", "application/json")
-            .body("{\"token\": 1}"),
-    )
+    let broken = send(stack.raw(
+        reqwest::Method::POST,
+        stack.auth_url("/logout"),
+        Some("application/json"),
+        "{\"token\": 1}",
+    ))
     .await;
     broken.expect_error(400, ErrorCode::InvalidRequest);
 }
@@ -262,13 +261,12 @@ async fn refresh_request_errors_are_oauth_errors() {
         ),
     ];
     for (body, content_type, status, code) in cases {
-        let mut request = stack
-            .client
-            .post(stack.auth_url("/refresh"))
-            .body(body.to_string());
-        if let Some(content_type) = content_type {
-            request = request.header("content-type", *content_type);
-        }
+        let request = stack.raw(
+            reqwest::Method::POST,
+            stack.auth_url("/refresh"),
+            *content_type,
+            body.to_string(),
+        );
         let error = send(request).await.expect_error(*status, *code);
         assert_eq!(
             error.error_description.as_deref(),

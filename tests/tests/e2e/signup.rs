@@ -146,13 +146,12 @@ async fn signup_with_the_wrong_shape_is_400() {
         "",
     ];
     for body in cases {
-        let reply = send(
-            stack
-                .client
-                .post(stack.auth_url("/signup"))
-                .header("content-type", "application/json")
-                .body(body),
-        )
+        let reply = send(stack.raw(
+            reqwest::Method::POST,
+            stack.auth_url("/signup"),
+            Some("application/json"),
+            body,
+        ))
         .await;
         reply.expect_error(400, ErrorCode::InvalidRequest);
     }
@@ -167,13 +166,12 @@ async fn signup_without_json_content_type_is_415() {
         Some("text/plain"),
         Some("application/x-www-form-urlencoded"),
     ] {
-        let mut request = stack
-            .client
-            .post(stack.auth_url("/signup"))
-            .body(body.clone());
-        if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
-        }
+        let request = stack.raw(
+            reqwest::Method::POST,
+            stack.auth_url("/signup"),
+            content_type,
+            body.clone(),
+        );
         send(request)
             .await
             .expect_error(415, ErrorCode::UnsupportedMediaType);
@@ -185,13 +183,12 @@ async fn bodies_over_64_kib_are_413_chunked_or_not() {
     let stack = TestStack::start().await;
     let padding = "x".repeat(64 * 1024);
     let body = json!({"email": new_email(), "password": PASSWORD, "padding": padding}).to_string();
-    let sized = send(
-        stack
-            .client
-            .post(stack.auth_url("/signup"))
-            .header("content-type", "application/json")
-            .body(body.clone()),
-    )
+    let sized = send(stack.raw(
+        reqwest::Method::POST,
+        stack.auth_url("/signup"),
+        Some("application/json"),
+        body.clone(),
+    ))
     .await;
     sized.expect_error(413, ErrorCode::PayloadTooLarge);
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body
@@ -199,23 +196,21 @@ async fn bodies_over_64_kib_are_413_chunked_or_not() {
         .chunks(4096)
         .map(|c| Ok(c.to_vec()))
         .collect();
-    let chunked = send(
-        stack
-            .client
-            .post(stack.auth_url("/signup"))
-            .header("content-type", "application/json")
-            .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks))),
-    )
+    let chunked = send(stack.raw(
+        reqwest::Method::POST,
+        stack.auth_url("/signup"),
+        Some("application/json"),
+        reqwest::Body::wrap_stream(futures::stream::iter(chunks)),
+    ))
     .await;
     chunked.expect_error(413, ErrorCode::PayloadTooLarge);
     let form = format!("username={}&password=x&padding={padding}", new_email());
-    let login = send(
-        stack
-            .client
-            .post(stack.auth_url("/login"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form),
-    )
+    let login = send(stack.raw(
+        reqwest::Method::POST,
+        stack.auth_url("/login"),
+        Some("application/x-www-form-urlencoded"),
+        form,
+    ))
     .await;
     let body = login.expect_error(413, ErrorCode::PayloadTooLarge);
     assert!(

@@ -416,6 +416,22 @@ impl TestStack {
         format!("{}{path}", self.profile.base_url)
     }
 
+    /// A request with a raw `body` and, if given, `content_type`: for
+    /// bodies the typed helpers cannot send.
+    pub fn raw(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> RequestBuilder {
+        let request = self.client.request(method, url).body(body);
+        match content_type {
+            Some(content_type) => request.header("content-type", content_type),
+            None => request,
+        }
+    }
+
     /// `POST /signup`.
     pub async fn signup(&self, email: &str, password: &str) -> Reply {
         let body = serde_json::json!({"email": email, "password": password});
