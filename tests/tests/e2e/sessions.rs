@@ -315,3 +315,39 @@ async fn sessions_expired_over_a_day_ago_are_deleted_at_the_next_login() {
         .await
         .expect_error(400, ErrorCode::InvalidGrant);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_that_cannot_lock_its_session_gives_503_not_a_hang() {
+    let stack = TestStack::start().await;
+    let (_, tokens) = stack.new_session().await;
+    let sid = claims_of(&tokens.refresh_token, &stack.refresh_secret)["sid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut holder = stack.auth.db();
+    use diesel::Connection;
+    let started = std::time::Instant::now();
+    let reply = holder.transaction::<_, diesel::result::Error, _>(|conn| {
+        crate::db::execute(
+            conn,
+            &format!("SELECT id FROM sessions WHERE id = '{sid}' FOR UPDATE"),
+        );
+        let reply = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(stack.refresh(&tokens.refresh_token))
+        });
+        Ok(reply)
+    });
+    let reply = reply.unwrap_or_else(|e| panic!("{e}"));
+    reply.expect_error(503, ErrorCode::Unavailable);
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    // Once the lock is gone the same token refreshes fine.
+    stack
+        .refresh(&tokens.refresh_token)
+        .await
+        .expect::<TokenResponse>(200);
+}
