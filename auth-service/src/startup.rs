@@ -5,10 +5,8 @@ use actix_web::http::Method;
 use actix_web::web;
 use shared::http::ErrorStyle;
 use shared::startup::{Application, ServerParts, StartupError, resource, serve};
-use utoipa::OpenApi;
 
 use crate::config::Config;
-use crate::openapi::ApiDoc;
 use crate::passwords::Passwords;
 use crate::rate_limit::RateLimit;
 use crate::routes::{login, sessions, signup};
@@ -46,7 +44,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         bind_addr: config.common.bind_addr,
         pool,
         cors_allowed_origins: config.common.cors_allowed_origins.clone(),
-        openapi: ApiDoc::openapi(),
+        openapi: crate::openapi::document(),
         routes: move |app: &mut web::ServiceConfig| {
             app.app_data(state.clone())
                 .service(resource("/signup", POST).route(web::post().to(signup::signup)))

@@ -4,7 +4,6 @@
 
 use shared::api::{ErrorBody, ErrorCode, HealthResponse, ProfilePatch, ProfileResponse};
 use utoipa::OpenApi;
-use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 
 use crate::routes;
 
@@ -26,10 +25,5 @@ struct ApiDoc;
 /// The profile service's OpenAPI 3.1 document; `token_url` is
 /// `AUTH_TOKEN_URL`.
 pub fn document(token_url: &str) -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    let flow = Flow::Password(Password::new(token_url, Scopes::new()));
-    doc.components
-        .get_or_insert_with(Default::default)
-        .add_security_scheme("oauth2", SecurityScheme::OAuth2(OAuth2::new([flow])));
-    doc
+    shared::openapi::with_password_flow(ApiDoc::openapi(), token_url)
 }

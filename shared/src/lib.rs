@@ -8,6 +8,7 @@ pub mod claims;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod openapi;
 pub mod startup;
 pub mod telemetry;
 pub mod token;
