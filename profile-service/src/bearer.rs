@@ -29,6 +29,12 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ProfileError> {
         .ok_or_else(|| ProfileError::Internal("no token codec registered".into()))?;
     let token = bearer_credentials(req)?;
     match codec.decode::<AccessClaims>(token) {
+        // Signed with our secret but not an email we could have issued (a
+        // NUL cannot even be stored): refused like any other bad token.
+        Ok(claims) if claims.email.contains('\0') || claims.email.chars().count() > 254 => {
+            tracing::info!("access token refused: unusable email claim");
+            Err(ProfileError::InvalidToken)
+        }
         Ok(claims) => {
             shared::telemetry::record_session(claims.sub, claims.sid);
             Ok(Authenticated(claims))

@@ -75,6 +75,18 @@ async fn forged_and_misused_tokens_are_401_invalid_token() {
         ("no sid", hs(&with(good.clone(), "sid", Value::Null))),
         ("no email", hs(&with(good.clone(), "email", Value::Null))),
         (
+            "NUL in email",
+            hs(&with(good.clone(), "email", json!("a\u{0}@example.com"))),
+        ),
+        (
+            "email over 254",
+            hs(&with(
+                good.clone(),
+                "email",
+                json!(format!("{}@example.com", "a".repeat(250))),
+            )),
+        ),
+        (
             "sub not a UUID",
             hs(&with(good.clone(), "sub", json!("admin"))),
         ),
