@@ -62,7 +62,7 @@ impl Config {
             .list("TRUSTED_PROXIES")
             .into_iter()
             .filter_map(|item| match item.parse::<IpAddr>() {
-                Ok(ip) => Some(ip),
+                Ok(ip) => Some(ip.to_canonical()),
                 Err(_) => {
                     env.problem(format!(
                         "TRUSTED_PROXIES has {item:?}, which is not an IP address"

@@ -71,10 +71,15 @@ impl AuthError {
                 C::RateLimited,
                 "Too many attempts; try again after the time in Retry-After.",
             ),
-            Self::Unavailable(_) | Self::Busy(_) => plain(
+            Self::Unavailable(_) => plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 C::Unavailable,
                 "The service cannot reach its database; try again shortly.",
+            ),
+            Self::Busy(_) => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                "Another refresh of this session is still running; try again shortly.",
             ),
             Self::Internal(_) => plain(
                 StatusCode::INTERNAL_SERVER_ERROR,

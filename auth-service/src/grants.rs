@@ -1,81 +1,100 @@
 //! The three things a client does with credentials: log in with a password,
-//! exchange a refresh token, and end a session. Each is one blocking unit
-//! of work (diesel and bcrypt), called from a handler through
-//! [`crate::state::blocking`].
+//! exchange a refresh token, and end a session.
+//!
+//! bcrypt runs on the blocking pool *without* a database connection
+//! ([`hashing`]), and each database step takes a connection only for its
+//! queries ([`blocking`]): a login storm then queues on the CPU, not on the
+//! pool, and never turns into 503s while the database is fine.
 
+use actix_web::web;
 use chrono::{DateTime, Utc};
-use diesel::PgConnection;
 use shared::api::TokenResponse;
 use uuid::Uuid;
 
 use crate::domain::{Email, Password};
 use crate::error::{AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
-use crate::state::AppState;
+use crate::state::{AppState, blocking, hashing};
 use crate::store::sessions::Rotation;
-use crate::store::{sessions, users};
+use crate::store::{login_failures, sessions, users};
 use crate::tokens::fingerprint;
 
 /// The longest back-off after repeated failed logins.
 const MAX_BACKOFF_SECONDS: i64 = 15 * 60;
 
-/// The password grant: checks the account's back-off, verifies the password
+/// The password grant: checks the email's back-off, verifies the password
 /// (against the dummy hash for an unknown email, at the same cost), counts
-/// failures, upgrades a weak hash, and opens a session.
-pub fn password(
-    conn: &mut PgConnection,
-    state: &AppState,
+/// failures per email, upgrades a weak hash, and opens a session.
+pub async fn password(
+    state: &web::Data<AppState>,
     username: &str,
-    password: &str,
+    password: String,
 ) -> Result<TokenResponse, AuthError> {
     let now = Utc::now();
-    let user = match Email::parse(username) {
-        Ok(email) => users::find_by_email(conn, email.as_str())?,
-        Err(_) => None,
-    };
-    if let Some(until) = user
-        .as_ref()
-        .and_then(|u| u.locked_until)
-        .filter(|until| *until > now)
-    {
+    let email = Email::parse(username).ok();
+    let lookup = email.clone();
+    let (user, locked_until) = blocking(state, move |conn, _| {
+        let Some(email) = lookup else {
+            return Ok((None, None));
+        };
+        let user = users::find_by_email(conn, email.as_str())?;
+        Ok((user, login_failures::locked_until(conn, email.as_str())?))
+    })
+    .await?;
+    if let Some(until) = locked_until.filter(|until| *until > now) {
         let wait = until
             .signed_duration_since(now)
             .to_std()
             .unwrap_or_default();
         return Err(AuthError::RateLimited(wait));
     }
-    let verified = state
-        .passwords
-        .verify(password, user.as_ref().map(|u| u.password_hash.as_str()));
-    let Some(user) = user else {
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let (verified, upgraded) = hashing(state, move |passwords| {
+        let verified = passwords.verify(&password, stored.as_deref());
+        let upgraded = match stored {
+            // A password that no longer meets the signup rules keeps its hash.
+            Some(hash) if verified && passwords.needs_rehash(&hash) => Password::parse(password)
+                .ok()
+                .map(|password| passwords.hash(&password))
+                .transpose()?,
+            _ => None,
+        };
+        Ok((verified, upgraded))
+    })
+    .await?;
+    let (Some(user), true) = (user, verified) else {
+        if let Some(email) = email {
+            blocking(state, move |conn, state| {
+                let failures = login_failures::record(conn, email.as_str())?;
+                if let Some(until) = backoff_until(failures, state.login_failure_limit, now) {
+                    login_failures::lock(conn, email.as_str(), until)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
         return Err(AuthError::InvalidGrant(BAD_CREDENTIALS));
     };
-    if !verified {
-        let failures = users::record_failure(conn, user.id)?;
-        if let Some(until) = backoff_until(failures, state.login_failure_limit, now) {
-            users::lock_until(conn, user.id, until)?;
-        }
-        return Err(AuthError::InvalidGrant(BAD_CREDENTIALS));
-    }
-    if user.failed_logins > 0 || user.locked_until.is_some() {
-        users::record_success(conn, user.id)?;
-    }
-    if state.passwords.needs_rehash(&user.password_hash) {
-        // A password that no longer meets the signup rules keeps its hash.
-        if let Ok(password) = Password::parse(password.to_owned()) {
-            users::set_password_hash(conn, user.id, &state.passwords.hash(&password)?)?;
+    blocking(state, move |conn, state| {
+        if let Some(hash) = upgraded {
+            users::set_password_hash(conn, user.id, &hash)?;
             tracing::info!(user = %user.id, "password hash upgraded to the configured cost");
         }
-    }
-    let refresh = state
-        .tokens
-        .mint_refresh(user.id, Uuid::new_v4(), None, now)?;
-    sessions::open(conn, user.id, &refresh.record)?;
-    shared::telemetry::record_session(user.id, refresh.record.session_id);
-    tracing::info!("session opened");
-    Ok(state.tokens.respond(user.id, &user.email, &refresh, now)?)
+        login_failures::clear(conn, &user.email, now)?;
+        let refresh = state
+            .tokens
+            .mint_refresh(user.id, Uuid::new_v4(), None, now)?;
+        sessions::open(conn, user.id, &refresh.record)?;
+        let session = refresh.record.session_id;
+        shared::telemetry::record_session(user.id, session);
+        tracing::info!("session opened");
+        Ok(state
+            .tokens
+            .respond(user.id, &user.email, session, refresh.token, now)?)
+    })
+    .await
 }
 
-/// When an account that has now failed `failures` times in a row may try
+/// When an email that has now failed `failures` times in a row may try
 /// again: after `limit` failures the wait starts at 1 s and doubles with
 /// each further failure, up to 15 minutes.
 pub fn backoff_until(failures: i32, limit: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -90,61 +109,72 @@ pub fn backoff_until(failures: i32, limit: u32, now: DateTime<Utc>) -> Option<Da
 }
 
 /// The refresh grant: verifies the token, then rotates it under the
-/// session's row lock. Reuse after the grace window revokes the session.
-pub fn refresh(
-    conn: &mut PgConnection,
-    state: &AppState,
-    token: &str,
+/// session's row lock. A replay within the grace window gets the successor
+/// already issued; reuse after it revokes the session.
+pub async fn refresh(
+    state: &web::Data<AppState>,
+    token: String,
 ) -> Result<TokenResponse, AuthError> {
     let claims = state
         .tokens
-        .verify_refresh(token)
+        .verify_refresh(&token)
         .map_err(|_| AuthError::InvalidGrant(BAD_REFRESH_TOKEN))?;
     shared::telemetry::record_session(claims.sub, claims.sid);
-    let now = Utc::now();
-    let successor = state
-        .tokens
-        .mint_refresh(claims.sub, claims.sid, Some(claims.jti), now)?;
-    let rotation = sessions::rotate(
-        conn,
-        claims.sub,
-        claims.jti,
-        &fingerprint(token),
-        &successor.record,
-        state.reuse_grace,
-    )?;
-    match rotation {
-        Rotation::Rotated | Rotation::ReissuedInGrace => {
-            if rotation == Rotation::ReissuedInGrace {
-                tracing::info!(session = %claims.sid, "retired refresh token reused within the grace window");
+    blocking(state, move |conn, state| {
+        let now = Utc::now();
+        let successor = state
+            .tokens
+            .mint_refresh(claims.sub, claims.sid, Some(claims.jti), now)?;
+        let rotation = sessions::rotate(
+            conn,
+            claims.sub,
+            claims.jti,
+            &fingerprint(&token),
+            &successor.record,
+            state.reuse_grace,
+        )?;
+        let (email, refresh_token) = match rotation {
+            Rotation::Rotated { email } => (email, successor.token),
+            Rotation::Replayed { email, successor } => {
+                tracing::info!("retired refresh token replayed within the grace window");
+                let token = state
+                    .tokens
+                    .reissue_refresh(claims.sub, claims.sid, &successor)?;
+                (email, token)
             }
-            let email = users::email_of(conn, claims.sub)?;
-            Ok(state.tokens.respond(claims.sub, &email, &successor, now)?)
-        }
-        Rotation::ReuseDetected => {
-            tracing::warn!(session = %claims.sid, user = %claims.sub, "refresh token reuse detected; session revoked");
-            Err(AuthError::InvalidGrant(BAD_REFRESH_TOKEN))
-        }
-        Rotation::Refused => Err(AuthError::InvalidGrant(BAD_REFRESH_TOKEN)),
-    }
+            Rotation::ReuseDetected => {
+                tracing::warn!("refresh token reuse detected; session revoked");
+                return Err(AuthError::InvalidGrant(BAD_REFRESH_TOKEN));
+            }
+            Rotation::Refused => return Err(AuthError::InvalidGrant(BAD_REFRESH_TOKEN)),
+        };
+        Ok(state
+            .tokens
+            .respond(claims.sub, &email, claims.sid, refresh_token, now)?)
+    })
+    .await
 }
 
 /// Ends the session `token` belongs to. A token that does not verify, or
 /// is unknown, changes nothing and is not reported: logout is idempotent.
-pub fn logout(conn: &mut PgConnection, state: &AppState, token: &str) -> Result<(), AuthError> {
-    let Ok(claims) = state.tokens.verify_refresh(token) else {
+pub async fn logout(state: &web::Data<AppState>, token: String) -> Result<(), AuthError> {
+    let Ok(claims) = state.tokens.verify_refresh(&token) else {
         return Ok(());
     };
-    if sessions::revoke_by_token(
-        conn,
-        claims.sid,
-        claims.jti,
-        &fingerprint(token),
-        Utc::now(),
-    )? {
-        tracing::info!(session = %claims.sid, "session ended by logout");
-    }
-    Ok(())
+    blocking(state, move |conn, _| {
+        if sessions::revoke_by_token(
+            conn,
+            claims.sid,
+            claims.jti,
+            &fingerprint(&token),
+            Utc::now(),
+        )? {
+            shared::telemetry::record_session(claims.sub, claims.sid);
+            tracing::info!("session ended by logout");
+        }
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

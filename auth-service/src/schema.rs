@@ -5,9 +5,16 @@ diesel::table! {
         id -> Uuid,
         email -> Text,
         password_hash -> Text,
-        failed_logins -> Int4,
-        locked_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_failures (email) {
+        email -> Text,
+        failures -> Int4,
+        locked_until -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
     }
 }
@@ -37,4 +44,4 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens, login_failures);

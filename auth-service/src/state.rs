@@ -24,7 +24,8 @@ pub struct AppState {
 }
 
 /// Runs `work` with a pooled connection and the state on the blocking
-/// thread pool (see [`shared::db::blocking`]): diesel and bcrypt both block.
+/// thread pool (see [`shared::db::blocking`]). No bcrypt in here: that is
+/// [`hashing`]'s, so a connection is held only for queries.
 pub async fn blocking<T, F>(state: &web::Data<AppState>, work: F) -> Result<T, AuthError>
 where
     F: FnOnce(&mut PgConnection, &AppState) -> Result<T, AuthError> + Send + 'static,
@@ -32,4 +33,16 @@ where
 {
     let shared_state = state.clone();
     shared::db::blocking(&state.pool, move |conn| work(conn, &shared_state)).await
+}
+
+/// Runs `work` (bcrypt) on the blocking thread pool inside the caller's
+/// tracing span, holding no database connection while it hashes.
+pub async fn hashing<T, F>(state: &web::Data<AppState>, work: F) -> Result<T, AuthError>
+where
+    F: FnOnce(&Passwords) -> Result<T, AuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    let state = state.clone();
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(|| work(&state.passwords))).await?
 }

@@ -12,7 +12,7 @@ use shared::token::{TokenCodec, TokenError, TokenSettings};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::store::sessions::NewRefreshToken;
+use crate::store::sessions::{IssuedToken, NewRefreshToken};
 
 /// Both codecs and lifetimes.
 pub struct Tokens {
@@ -57,16 +57,8 @@ impl Tokens {
         parent: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<MintedRefresh, TokenError> {
-        let claims = RefreshClaims {
-            sub: user,
-            iat: now.timestamp(),
-            exp: now.timestamp().saturating_add(seconds(self.refresh_ttl)),
-            iss: self.settings.issuer.clone(),
-            aud: self.settings.audience.clone(),
-            jti: Uuid::new_v4(),
-            sid: session,
-            typ: TokenType::Refresh,
-        };
+        let expires = now.timestamp().saturating_add(seconds(self.refresh_ttl));
+        let claims = self.refresh_claims(user, session, Uuid::new_v4(), now.timestamp(), expires);
         let token = self.refresh.encode(&claims)?;
         let record = NewRefreshToken {
             id: claims.jti,
@@ -74,17 +66,59 @@ impl Tokens {
             parent_id: parent,
             token_hash: fingerprint(&token),
             issued_at: now,
-            expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or(now),
+            expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(now),
         };
         Ok(MintedRefresh { token, record })
     }
 
-    /// The token response for `refresh`, with a new access token beside it.
+    /// The refresh token already issued as `stored`, signed again: HS256 of
+    /// the same claims gives the same token, so the database needs only its
+    /// hash to hand it out twice (a retired token replayed in the grace
+    /// window gets its existing successor).
+    pub fn reissue_refresh(
+        &self,
+        user: Uuid,
+        session: Uuid,
+        stored: &IssuedToken,
+    ) -> Result<String, TokenError> {
+        let claims = self.refresh_claims(
+            user,
+            session,
+            stored.id,
+            stored.issued_at.timestamp(),
+            stored.expires_at.timestamp(),
+        );
+        self.refresh.encode(&claims)
+    }
+
+    fn refresh_claims(
+        &self,
+        user: Uuid,
+        session: Uuid,
+        jti: Uuid,
+        iat: i64,
+        exp: i64,
+    ) -> RefreshClaims {
+        RefreshClaims {
+            sub: user,
+            iat,
+            exp,
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            jti,
+            sid: session,
+            typ: TokenType::Refresh,
+        }
+    }
+
+    /// The token response for `refresh_token` of `session`, with a new
+    /// access token beside it.
     pub fn respond(
         &self,
         user: Uuid,
         email: &str,
-        refresh: &MintedRefresh,
+        session: Uuid,
+        refresh_token: String,
         now: DateTime<Utc>,
     ) -> Result<TokenResponse, TokenError> {
         let claims = AccessClaims {
@@ -95,12 +129,12 @@ impl Tokens {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             jti: Uuid::new_v4(),
-            sid: refresh.record.session_id,
+            sid: session,
             typ: TokenType::Access,
         };
         Ok(TokenResponse {
             access_token: self.access.encode(&claims)?,
-            refresh_token: refresh.token.clone(),
+            refresh_token,
             token_type: "bearer".to_owned(),
             expires_in: seconds(self.access_ttl),
         })

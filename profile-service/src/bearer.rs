@@ -55,14 +55,17 @@ fn bearer_credentials(req: &HttpRequest) -> Result<&str, ProfileError> {
         .get(header::AUTHORIZATION)
         .ok_or(ProfileError::MissingToken)?
         .as_bytes();
-    let is_bearer = value.len() >= 6 && value[..6].eq_ignore_ascii_case(b"bearer");
+    // "Bearer" alone, or "Bearer <token>"; "Bearerxyz" is another scheme.
+    let is_bearer = value.len() >= 6
+        && value[..6].eq_ignore_ascii_case(b"bearer")
+        && value.get(6).is_none_or(u8::is_ascii_whitespace);
     if !is_bearer {
         return Err(ProfileError::MissingToken);
     }
     let token = std::str::from_utf8(&value[6..])
         .map_err(|_| ProfileError::InvalidToken)?
         .trim();
-    if token.is_empty() || !value.get(6).is_some_and(u8::is_ascii_whitespace) {
+    if token.is_empty() {
         return Err(ProfileError::InvalidToken);
     }
     Ok(token)

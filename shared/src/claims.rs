@@ -39,7 +39,9 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Issuer (`JWT_ISSUER`).
     pub iss: String,
-    /// Audience (`JWT_AUDIENCE`).
+    /// Audience (`JWT_AUDIENCE`). We write a string; RFC 7519 also allows
+    /// an array, which standard libraries write when given a list.
+    #[serde(deserialize_with = "one_audience")]
     pub aud: String,
     /// A fresh id for this token.
     pub jti: Uuid,
@@ -69,6 +71,24 @@ pub struct RefreshClaims {
     pub sid: Uuid,
     /// Always [`TokenType::Refresh`].
     pub typ: TokenType,
+}
+
+/// `aud` as a string, or the first entry of an array (jsonwebtoken has
+/// already checked that ours is among them).
+fn one_audience<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Audience {
+        One(String),
+        Many(Vec<String>),
+    }
+    match Audience::deserialize(deserializer)? {
+        Audience::One(aud) => Ok(aud),
+        Audience::Many(list) => list
+            .into_iter()
+            .next()
+            .ok_or_else(|| serde::de::Error::custom("empty aud")),
+    }
 }
 
 impl Claims for AccessClaims {

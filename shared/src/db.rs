@@ -20,7 +20,7 @@ pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
 /// Why the database could not be prepared at start-up.
 #[derive(Debug, thiserror::Error)]
-pub enum StartupError {
+pub enum PrepareError {
     #[error("the database did not answer within {secs}s: {1}", secs = .0.as_secs())]
     Unreachable(Duration, String),
     #[error("database migrations failed: {0}")]
@@ -47,14 +47,14 @@ pub fn pool(url: &SecretString, max_size: u32, connect_timeout: Duration) -> PgP
 pub async fn wait_and_migrate(
     pool: PgPool,
     migrations: EmbeddedMigrations,
-) -> Result<(), StartupError> {
+) -> Result<(), PrepareError> {
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let mut conn = loop {
             match pool.get() {
                 Ok(conn) => break conn,
                 Err(error) if started.elapsed() >= STARTUP_WAIT => {
-                    return Err(StartupError::Unreachable(STARTUP_WAIT, error.to_string()));
+                    return Err(PrepareError::Unreachable(STARTUP_WAIT, error.to_string()));
                 }
                 Err(error) => {
                     tracing::warn!(%error, "database not reachable yet; retrying");
@@ -65,23 +65,23 @@ pub async fn wait_and_migrate(
         migrate(&mut conn, migrations)
     })
     .await
-    .map_err(|error| StartupError::Task(error.to_string()))?
+    .map_err(|error| PrepareError::Task(error.to_string()))?
 }
 
 /// Applies pending `migrations` on `conn` under an advisory lock.
 pub fn migrate(
     conn: &mut PgConnection,
     migrations: EmbeddedMigrations,
-) -> Result<(), StartupError> {
+) -> Result<(), PrepareError> {
     const MIGRATION_LOCK: i64 = 0x006d_6967_7261_7465; // "migrate"
     let locked = diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
         .execute(conn)
-        .map_err(|error| StartupError::Migrations(error.to_string()));
+        .map_err(|error| PrepareError::Migrations(error.to_string()));
     locked?;
     let applied = conn
         .run_pending_migrations(migrations)
         .map(|versions| versions.len())
-        .map_err(|error| StartupError::Migrations(error.to_string()));
+        .map_err(|error| PrepareError::Migrations(error.to_string()));
     let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn);
     let applied = applied?;
     if applied > 0 {

@@ -160,7 +160,8 @@ pub fn form_config() -> web::FormConfig {
 
 /// A JSON body that must be an object of `T`'s shape. `web::Json` alone
 /// would also build a struct from an array (`["a@b.c", "pw"]`), which no
-/// client means; this refuses it with 400 like any other wrong shape.
+/// client means; this refuses it with 400 like any other wrong shape, and
+/// so does serde for a key given twice.
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
@@ -168,18 +169,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let object =
-            web::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, payload);
+        let raw = web::Json::<Box<serde_json::value::RawValue>>::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let web::Json(object) = object.await?;
-            serde_json::from_value(serde_json::Value::Object(object))
-                .map(JsonBody)
-                .map_err(|error| {
-                    let detail =
-                        format!("The JSON body does not have the expected shape: {error}.");
-                    reject(error, &req, invalid_request(detail))
-                })
+            let web::Json(raw) = raw.await?;
+            let text = raw.get();
+            if !text.trim_start().starts_with('{') {
+                let detail = "The JSON body must be an object.".to_owned();
+                return Err(reject("not an object", &req, invalid_request(detail)));
+            }
+            serde_json::from_str(text).map(JsonBody).map_err(|error| {
+                let detail = format!("The JSON body does not have the expected shape: {error}.");
+                reject(error, &req, invalid_request(detail))
+            })
         })
     }
 }
@@ -219,7 +221,13 @@ pub fn cors(origins: &[String]) -> Cors {
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
         .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::OPTIONS])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        // Swagger UI's token request always sends X-Requested-With.
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("x-requested-with"),
+        ])
         .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
         .max_age(3600)
 }

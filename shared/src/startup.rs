@@ -24,7 +24,7 @@ use crate::telemetry::{self, LogFormat, RequestSpan};
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    Database(#[from] crate::db::StartupError),
+    Database(#[from] crate::db::PrepareError),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
     #[error("{0}")]
@@ -67,7 +67,7 @@ pub fn resource(path: &str, allowed: &'static [Method]) -> Resource {
     web::resource(path).default_service(web::to(method_not_allowed(allowed)))
 }
 
-const GET: &[Method] = &[Method::GET];
+const GET: &[Method] = &[Method::GET, Method::HEAD];
 
 /// Binds `parts.bind_addr` and builds the server: the service's routes,
 /// `/healthz`, `/readyz`, `/docs`, `/openapi.json`, a JSON 404, CORS, the
@@ -94,8 +94,16 @@ where
             .app_data(json_config())
             .app_data(form_config())
             .configure(routes.clone())
-            .service(resource("/healthz", GET).route(web::get().to(crate::http::healthz)))
-            .service(resource("/readyz", GET).route(web::get().to(crate::http::readyz)))
+            .service(
+                resource("/healthz", GET)
+                    .route(web::get().to(crate::http::healthz))
+                    .route(web::head().to(crate::http::healthz)),
+            )
+            .service(
+                resource("/readyz", GET)
+                    .route(web::get().to(crate::http::readyz))
+                    .route(web::head().to(crate::http::readyz)),
+            )
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
             .default_service(web::to(not_found))

@@ -91,6 +91,11 @@ impl RootSpanBuilder for RequestSpan {
         );
         // The query string could carry a secret: log the path only.
         span.record("http.target", request.path());
+        // tracing-actix-web believes Forwarded/X-Forwarded-For from anyone;
+        // log the peer, which no client can forge.
+        if let Some(peer) = request.peer_addr() {
+            span.record("http.client_ip", tracing::field::display(peer.ip()));
+        }
         span
     }
 

@@ -20,6 +20,9 @@ pub enum TokenError {
     /// `iat` lies further in the future than the leeway allows.
     #[error("token issued in the future")]
     IssuedInFuture,
+    /// `iat` is before 1970.
+    #[error("token issued before the epoch")]
+    IssuedBeforeEpoch,
 }
 
 /// Where tokens come from and whom they are for, shared by issuer and
@@ -49,6 +52,7 @@ impl TokenCodec {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = settings.leeway_seconds;
         validation.validate_exp = true;
+        validation.validate_nbf = true;
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
@@ -79,6 +83,11 @@ impl TokenCodec {
         let now = chrono::Utc::now().timestamp();
         if claims.iat() > now.saturating_add(self.leeway_seconds) {
             return Err(TokenError::IssuedInFuture);
+        }
+        // Before 1970 no token of ours was issued, and PostgreSQL could not
+        // even store some of those instants.
+        if claims.iat() < 0 {
+            return Err(TokenError::IssuedBeforeEpoch);
         }
         Ok(claims)
     }

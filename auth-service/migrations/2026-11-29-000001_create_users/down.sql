@@ -1,1 +1,2 @@
+DROP TABLE login_failures;
 DROP TABLE users;

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use unicode_normalization::UnicodeNormalization;
+
 /// The most characters an email may have (RFC 5321's path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
 
@@ -10,10 +12,11 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 pub struct Email(String);
 
 impl Email {
-    /// Trims and lower-cases `raw`, then checks length and syntax. The error
-    /// is the sentence the 422 body shows for the field.
+    /// Trims, lower-cases and NFC-normalises `raw` (so `zoë` typed with a
+    /// combining diaeresis is the same address as with `ë`), then checks
+    /// length and syntax. The error is the sentence the 422 body shows.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let email = raw.trim().to_lowercase();
+        let email: String = raw.trim().to_lowercase().nfc().collect();
         if email.contains('\0') {
             return Err("must not contain a NUL character");
         }
@@ -83,6 +86,14 @@ mod tests {
         assert_eq!(
             Email::parse(&address_of(MAX_EMAIL_CHARS + 1)),
             Err("must be at most 254 characters")
+        );
+    }
+
+    #[test]
+    fn composed_and_decomposed_forms_are_one_address() {
+        assert_eq!(
+            Email::parse("zoe\u{308}@example.com"),
+            Email::parse("Zo\u{eb}@example.com")
         );
     }
 

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::error::{AuthError, TokenEndpointError};
 use crate::grants;
 use crate::rate_limit::ClientIp;
-use crate::state::{AppState, blocking};
+use crate::state::AppState;
 
 /// The token request form. Parameters the endpoint does not use
 /// (`client_id`, `scope`, ...) are ignored; a parameter given twice is
@@ -68,10 +68,7 @@ pub async fn token(
                     "grant_type=password needs username and password.".into(),
                 ))?;
             };
-            blocking(&state, move |conn, state| {
-                grants::password(conn, state, &username, &password)
-            })
-            .await?
+            grants::password(&state, &username, password).await?
         }
         "refresh_token" => {
             let Some(refresh_token) = form.refresh_token else {
@@ -79,10 +76,7 @@ pub async fn token(
                     "grant_type=refresh_token needs refresh_token.".into(),
                 ))?;
             };
-            blocking(&state, move |conn, state| {
-                grants::refresh(conn, state, &refresh_token)
-            })
-            .await?
+            grants::refresh(&state, refresh_token).await?
         }
         _ => return Err(AuthError::UnsupportedGrantType)?,
     };

@@ -1,5 +1,6 @@
-//! One module per resource. Handlers parse, hand one unit of blocking work
-//! to [`crate::state::blocking`], and shape the response.
+//! One module per resource. Handlers parse the input, hand the work to
+//! [`crate::grants`] or the blocking helpers of [`crate::state`], and shape
+//! the response.
 
 pub mod login;
 pub mod sessions;

@@ -7,7 +7,7 @@ use shared::http::JsonBody;
 use crate::error::{AuthError, TokenEndpointError};
 use crate::grants;
 use crate::rate_limit::ClientIp;
-use crate::state::{AppState, blocking};
+use crate::state::AppState;
 
 /// Exchanges a refresh token for a new pair in the same session (the same
 /// rotation as the refresh-token grant of `/login`).
@@ -32,10 +32,7 @@ pub async fn refresh(
 ) -> Result<HttpResponse, TokenEndpointError> {
     state.rate_limit.check(client)?;
     let token = body.0.refresh_token;
-    let tokens = blocking(&state, move |conn, state| {
-        grants::refresh(conn, state, &token)
-    })
-    .await?;
+    let tokens = grants::refresh(&state, token).await?;
     Ok(super::token_response(tokens))
 }
 
@@ -59,9 +56,6 @@ pub async fn logout(
     body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let token = body.0.refresh_token;
-    blocking(&state, move |conn, state| {
-        grants::logout(conn, state, &token)
-    })
-    .await?;
+    grants::logout(&state, token).await?;
     Ok(HttpResponse::NoContent().finish())
 }

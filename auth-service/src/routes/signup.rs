@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::domain::{Email, Password};
 use crate::error::AuthError;
 use crate::rate_limit::ClientIp;
-use crate::state::{AppState, blocking};
+use crate::state::{AppState, blocking, hashing};
 use crate::store::users::{self, NewUser};
 
 /// Creates an account. The email is trimmed and lower-cased; a taken email
@@ -36,8 +36,8 @@ pub async fn signup(
 ) -> Result<HttpResponse, AuthError> {
     state.rate_limit.check(client)?;
     let (email, password) = parse(body.0)?;
-    let user = blocking(&state, move |conn, state| {
-        let hash = state.passwords.hash(&password)?;
+    let hash = hashing(&state, move |passwords| Ok(passwords.hash(&password)?)).await?;
+    let user = blocking(&state, move |conn, _| {
         let user = users::insert(
             conn,
             &NewUser {

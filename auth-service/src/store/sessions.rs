@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::schema::{refresh_tokens, sessions};
+use crate::schema::{refresh_tokens, sessions, users};
 
 /// How long a refresh waits for its session's row lock before giving up.
 const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '5s'";
@@ -46,15 +46,30 @@ pub struct NewRefreshToken {
     pub expires_at: DateTime<Utc>,
 }
 
-/// What presenting a refresh token did.
+/// A refresh token already issued, as much of it as signing it again needs.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg))]
+pub struct IssuedToken {
+    pub id: Uuid,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token did. `email` is the account's current
+/// one, read in the same transaction, for the new access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// First use: the token is retired and its successor stored.
-    Rotated,
-    /// A second use within the grace window: a sibling successor is stored
-    /// and the session lives on.
-    ReissuedInGrace,
-    /// A second use after the grace window: the session is now revoked.
+    Rotated { email: String },
+    /// A second use within the grace window while the successor is still
+    /// unused: the caller hands out that same successor again, so the
+    /// session keeps one live chain.
+    Replayed {
+        email: String,
+        successor: IssuedToken,
+    },
+    /// A second use after the grace window (or once the successor was used
+    /// in turn): the session is now revoked.
     ReuseDetected,
     /// Unknown, mismatched, expired or already revoked: nothing changed.
     Refused,
@@ -85,7 +100,7 @@ fn delete_long_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResu
     let cutoff = now - chrono::Duration::days(1);
     diesel::sql_query(
         "DELETE FROM sessions WHERE id IN \
-         (SELECT id FROM sessions WHERE expires_at < $1 LIMIT 100)",
+         (SELECT id FROM sessions WHERE expires_at < $1 LIMIT 100 FOR UPDATE SKIP LOCKED)",
     )
     .bind::<diesel::sql_types::Timestamptz, _>(cutoff)
     .execute(conn)
@@ -123,31 +138,41 @@ pub fn rotate(
         if token.expires_at <= now {
             return Ok(Rotation::Refused);
         }
-        let rotation = match token.used_at {
-            None => {
-                diesel::update(refresh_tokens::table.find(token.id))
-                    .set(refresh_tokens::used_at.eq(now))
-                    .execute(conn)?;
-                Rotation::Rotated
-            }
-            Some(used) if now.signed_duration_since(used).to_std().unwrap_or_default() <= grace => {
-                Rotation::ReissuedInGrace
-            }
-            Some(_) => {
-                revoke(conn, session.id, now)?;
-                return Ok(Rotation::ReuseDetected);
-            }
+        let email = users::table.find(user).select(users::email).first(conn)?;
+        let Some(used_at) = token.used_at else {
+            diesel::update(refresh_tokens::table.find(token.id))
+                .set(refresh_tokens::used_at.eq(now))
+                .execute(conn)?;
+            diesel::insert_into(refresh_tokens::table)
+                .values(successor)
+                .execute(conn)?;
+            diesel::update(sessions::table.find(session.id))
+                .set((
+                    sessions::refreshed_at.eq(now),
+                    sessions::expires_at.eq(successor.expires_at),
+                ))
+                .execute(conn)?;
+            return Ok(Rotation::Rotated { email });
         };
-        diesel::insert_into(refresh_tokens::table)
-            .values(successor)
-            .execute(conn)?;
-        diesel::update(sessions::table.find(session.id))
-            .set((
-                sessions::refreshed_at.eq(now),
-                sessions::expires_at.eq(successor.expires_at),
-            ))
-            .execute(conn)?;
-        Ok(rotation)
+        // A clock stepping back makes the elapsed time negative: that is
+        // not "within the window" when there is no window.
+        let elapsed = now
+            .signed_duration_since(used_at)
+            .to_std()
+            .unwrap_or_default();
+        if !grace.is_zero() && elapsed <= grace {
+            let unused_successor = refresh_tokens::table
+                .filter(refresh_tokens::parent_id.eq(token.id))
+                .filter(refresh_tokens::used_at.is_null())
+                .select(IssuedToken::as_select())
+                .first(conn)
+                .optional()?;
+            if let Some(successor) = unused_successor {
+                return Ok(Rotation::Replayed { email, successor });
+            }
+        }
+        revoke(conn, session.id, now)?;
+        Ok(Rotation::ReuseDetected)
     })
 }
 

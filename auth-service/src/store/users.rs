@@ -1,4 +1,4 @@
-//! The `users` table: accounts, their password hashes and login back-off.
+//! The `users` table: accounts and their password hashes.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -13,8 +13,6 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub password_hash: String,
-    pub failed_logins: i32,
-    pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -48,33 +46,6 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option
 /// The account's current email.
 pub fn email_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<String> {
     users::table.find(id).select(users::email).first(conn)
-}
-
-/// Counts one more failed login and returns the count so far.
-pub fn record_failure(conn: &mut PgConnection, id: Uuid) -> QueryResult<i32> {
-    diesel::update(users::table.find(id))
-        .set(users::failed_logins.eq(users::failed_logins + 1))
-        .returning(users::failed_logins)
-        .get_result(conn)
-}
-
-/// Makes the account wait until `until` before its next login attempt.
-pub fn lock_until(conn: &mut PgConnection, id: Uuid, until: DateTime<Utc>) -> QueryResult<()> {
-    diesel::update(users::table.find(id))
-        .set(users::locked_until.eq(until))
-        .execute(conn)
-        .map(drop)
-}
-
-/// Clears the back-off after a successful login.
-pub fn record_success(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::update(users::table.find(id))
-        .set((
-            users::failed_logins.eq(0),
-            users::locked_until.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)
-        .map(drop)
 }
 
 /// Replaces the password hash (a cost upgrade).

@@ -156,23 +156,30 @@ async fn login_request_errors_are_oauth_errors() {
 }
 
 #[tokio::test]
-async fn repeated_failures_make_the_account_back_off_and_a_success_resets_it() {
+async fn repeated_failures_make_the_email_back_off_and_a_success_resets_it() {
     let stack = TestStack::builder()
         .auth_env("LOGIN_FAILURE_LIMIT", "3")
         .start()
         .await;
     let email = new_email();
+    let nobody = new_email();
     stack.signup(&email, PASSWORD).await.expect::<Value>(201);
     for _ in 0..3 {
-        stack
-            .login(&email, "wrong password")
-            .await
-            .expect_error(400, ErrorCode::InvalidGrant);
+        for address in [&email, &nobody] {
+            stack
+                .login(address, "wrong password")
+                .await
+                .expect_error(400, ErrorCode::InvalidGrant);
+        }
     }
-    // Even the right password waits now.
+    // Even the right password waits now, and an email without an account
+    // backs off exactly the same way: the back-off is no account oracle.
     let locked = stack.login(&email, PASSWORD).await;
+    let unknown = stack.login(&nobody, PASSWORD).await;
     let body = locked.expect_error(429, ErrorCode::RateLimited);
+    assert_eq!(unknown.expect_error(429, ErrorCode::RateLimited), body);
     assert_eq!(locked.header("retry-after"), Some("1"));
+    assert_eq!(unknown.header("retry-after"), Some("1"));
     assert!(body.error_description.is_some());
     // Another account is not affected.
     let (_, _) = stack.new_session().await;

@@ -141,6 +141,15 @@ async fn me_without_bearer_credentials_is_401_with_a_bare_challenge() {
     .await;
     basic.expect_error(401, ErrorCode::InvalidToken);
     assert_eq!(basic.header("www-authenticate"), Some("Bearer"));
+    let other_scheme = send(
+        stack
+            .client
+            .get(stack.profile_url("/me"))
+            .header("authorization", "Bearerxyz"),
+    )
+    .await;
+    other_scheme.expect_error(401, ErrorCode::InvalidToken);
+    assert_eq!(other_scheme.header("www-authenticate"), Some("Bearer"));
     let patch = send(
         stack
             .client

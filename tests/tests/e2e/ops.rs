@@ -20,6 +20,8 @@ async fn health_and_readiness_are_200_on_both_services() {
                 .expect(200);
             assert_eq!(health.status, "ok");
         }
+        let head = send(stack.client.head(format!("{base}/healthz"))).await;
+        assert_eq!(head.status.as_u16(), 200);
     }
 }
 

@@ -66,6 +66,36 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
 }
 
 #[tokio::test]
+async fn a_client_cannot_escape_the_limit_by_writing_its_own_forwarded_entries() {
+    let stack = TestStack::builder()
+        .auth_env("RATE_LIMIT_PER_MINUTE", "2")
+        .auth_env("TRUSTED_PROXIES", "127.0.0.1")
+        .start()
+        .await;
+    // What a trusted proxy forwards when the client itself sent
+    // "X-Forwarded-For: 10.0.0.N, garbage": the proxy appends the real address.
+    for i in 0..3 {
+        let body = serde_json::json!({"email": new_email(), "password": PASSWORD});
+        let reply = send(
+            stack
+                .client
+                .post(stack.auth_url("/signup"))
+                .header(
+                    "x-forwarded-for",
+                    format!("10.0.0.{i}, garbage, 203.0.113.9"),
+                )
+                .json(&body),
+        )
+        .await;
+        if i < 2 {
+            reply.expect::<Value>(201);
+        } else {
+            reply.expect_error(429, ErrorCode::RateLimited);
+        }
+    }
+}
+
+#[tokio::test]
 async fn without_trust_x_forwarded_for_is_ignored() {
     let stack = TestStack::builder()
         .auth_env("RATE_LIMIT_PER_MINUTE", "2")
@@ -106,7 +136,11 @@ async fn cors_answers_allowed_origins_and_refuses_others_in_json() {
                 .request(reqwest::Method::OPTIONS, stack.auth_url("/login"))
                 .header("origin", origin)
                 .header("access-control-request-method", "POST")
-                .header("access-control-request-headers", "content-type"),
+                // What Swagger UI's Authorize sends.
+                .header(
+                    "access-control-request-headers",
+                    "authorization,content-type,x-requested-with",
+                ),
         )
     };
     let allowed = preflight(origin).await;

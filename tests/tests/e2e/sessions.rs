@@ -87,26 +87,43 @@ async fn reuse_after_the_grace_window_revokes_the_whole_session() {
 }
 
 #[tokio::test]
-async fn reuse_within_the_grace_window_gets_a_valid_pair_of_the_same_session() {
+async fn a_replay_within_the_grace_window_gets_the_successor_already_issued() {
     let stack = TestStack::builder()
         .auth_env("REFRESH_REUSE_GRACE_SECONDS", "30")
         .start()
         .await;
     let (_, first) = stack.new_session().await;
+    // Two tabs refresh with the same token at once.
     let tab_a: TokenResponse = stack.refresh(&first.refresh_token).await.expect(200);
     let tab_b: TokenResponse = stack.refresh_grant(&first.refresh_token).await.expect(200);
-    let sid = |t: &TokenResponse| claims_of(&t.refresh_token, &stack.refresh_secret)["sid"].clone();
-    assert_eq!(sid(&tab_a), sid(&tab_b));
-    assert_ne!(tab_a.refresh_token, tab_b.refresh_token);
-    // Both tabs carry on.
+    assert_eq!(
+        tab_a.refresh_token, tab_b.refresh_token,
+        "one chain, not two"
+    );
     stack
-        .refresh(&tab_a.refresh_token)
+        .me(&tab_b.access_token)
         .await
-        .expect::<TokenResponse>(200);
+        .expect::<ProfileResponse>(200);
+    // The chain goes on from there, and the session stays single-chained.
+    let next: TokenResponse = stack.refresh(&tab_a.refresh_token).await.expect(200);
+    let again: TokenResponse = stack.refresh(&tab_b.refresh_token).await.expect(200);
+    assert_eq!(next.refresh_token, again.refresh_token);
+    let mut db = stack.auth.db();
+    let unused = crate::db::count(
+        &mut db,
+        "SELECT count(*) FROM refresh_tokens WHERE used_at IS NULL",
+    );
+    assert_eq!(unused, 1);
+    // Once the successor has been used in turn, replaying the first token
+    // is reuse, even inside the window: the session is revoked.
     stack
-        .refresh(&tab_b.refresh_token)
+        .refresh(&first.refresh_token)
         .await
-        .expect::<TokenResponse>(200);
+        .expect_error(400, ErrorCode::InvalidGrant);
+    stack
+        .refresh(&next.refresh_token)
+        .await
+        .expect_error(400, ErrorCode::InvalidGrant);
 }
 
 #[tokio::test]
@@ -128,13 +145,23 @@ async fn ten_concurrent_refreshes_of_one_token_give_no_5xx_and_one_live_session(
         "SELECT count(*) FROM sessions WHERE revoked_at IS NULL",
     );
     assert_eq!(live, 1);
+    let unused = crate::db::count(
+        &mut db,
+        "SELECT count(*) FROM refresh_tokens WHERE used_at IS NULL",
+    );
+    assert_eq!(unused, 1, "the session has exactly one live refresh token");
     let winners: Vec<TokenResponse> = replies
         .iter()
         .filter(|r| r.status.as_u16() == 200)
         .map(Reply::json)
         .collect();
-    assert!(!winners.is_empty());
+    assert_eq!(
+        winners.len(),
+        10,
+        "all ten fall in the default grace window"
+    );
     for tokens in &winners {
+        assert_eq!(tokens.refresh_token, winners[0].refresh_token);
         stack
             .me(&tokens.access_token)
             .await

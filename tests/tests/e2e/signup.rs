@@ -142,6 +142,7 @@ async fn signup_with_the_wrong_shape_is_400() {
         "{\"password\": \"correct horse\"}",
         "{\"email\": 5, \"password\": \"correct horse\"}",
         "[\"a@example.com\", \"correct horse\"]",
+        "{\"email\": \"c@example.com\", \"email\": \"d@example.com\", \"password\": \"correct horse\"}",
         "null",
         "",
     ];

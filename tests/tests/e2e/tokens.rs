@@ -90,6 +90,14 @@ async fn forged_and_misused_tokens_are_401_invalid_token() {
             "sub not a UUID",
             hs(&with(good.clone(), "sub", json!("admin"))),
         ),
+        (
+            "nbf in the future",
+            hs(&with(good.clone(), "nbf", json!(now() + 600))),
+        ),
+        (
+            "iat before 1970",
+            hs(&with(good.clone(), "iat", json!(-1_000_000_000_000_i64))),
+        ),
         ("the real refresh token", real.refresh_token.clone()),
         ("tampered payload", {
             let parts: Vec<&str> = real.access_token.split('.').collect();
@@ -120,6 +128,24 @@ async fn forged_and_misused_tokens_are_401_invalid_token() {
         .me(&real.access_token)
         .await
         .expect::<ProfileResponse>(200);
+}
+
+#[tokio::test]
+async fn an_audience_array_from_a_standard_library_is_accepted() {
+    let stack = TestStack::start().await;
+    let claims = with(
+        access_claims("list@example.com"),
+        "aud",
+        json!(["other-service", "profile-service"]),
+    );
+    let token = sign(Algorithm::HS256, &stack.access_secret, &claims);
+    stack.me(&token).await.expect::<ProfileResponse>(200);
+    let elsewhere = with(claims, "aud", json!(["other-service"]));
+    let token = sign(Algorithm::HS256, &stack.access_secret, &elsewhere);
+    stack
+        .me(&token)
+        .await
+        .expect_error(401, ErrorCode::InvalidToken);
 }
 
 #[tokio::test]
