@@ -14,8 +14,10 @@ use uuid::Uuid;
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple"}))]
 pub struct SignupRequest {
     /// Trimmed and lower-cased; at most 254 characters.
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
-    /// 8 characters to 72 bytes; no NUL character.
+    /// 8 characters to 72 bytes (bcrypt's limit); no NUL character.
+    #[schema(min_length = 8, max_length = 72, pattern = "^[^\\u0000]*$", format = Password)]
     pub password: String,
 }
 
@@ -73,11 +75,11 @@ pub struct ProfileResponse {
 pub struct ProfilePatch {
     /// At most 64 characters; `null` clears.
     #[serde(default, with = "::serde_with::rust::double_option")]
-    #[schema(value_type = Option<String>, max_length = 64)]
+    #[schema(value_type = Option<String>, max_length = 64, pattern = "^[^\\u0000]*$")]
     pub display_name: Option<Option<String>>,
     /// At most 1024 characters; `null` clears.
     #[serde(default, with = "::serde_with::rust::double_option")]
-    #[schema(value_type = Option<String>, max_length = 1024)]
+    #[schema(value_type = Option<String>, max_length = 1024, pattern = "^[^\\u0000]*$")]
     pub bio: Option<Option<String>>,
 }
 

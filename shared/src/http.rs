@@ -321,7 +321,7 @@ pub async fn healthz() -> HttpResponse {
     tag = "health",
     responses(
         (status = 200, description = "The database answers.", body = HealthResponse),
-        (status = 503, description = "The database does not answer.", body = ErrorBody),
+        (status = 503, description = "The database does not answer.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly."})),
     )
 )]
 pub async fn readyz(pool: web::Data<PgPool>) -> HttpResponse {

@@ -16,8 +16,8 @@ use crate::state::AppState;
 /// refused.
 #[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
-    /// `password` (the default when absent) or `refresh_token`.
-    #[schema(example = "password")]
+    /// `password` (the default when absent or empty) or `refresh_token`.
+    #[schema(example = "password", pattern = "^(password|refresh_token)?$")]
     pub grant_type: Option<String>,
     /// The email, for the password grant.
     #[schema(example = "ada@example.com")]
@@ -41,12 +41,12 @@ pub struct TokenRequest {
     tag = "sessions",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "A new token pair; `Cache-Control: no-store`.", body = TokenResponse),
-        (status = 400, description = "`invalid_request` (malformed form, missing or repeated parameter), `invalid_grant` (wrong email or password, bad refresh token) or `unsupported_grant_type`.", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody),
-        (status = 415, description = "Not a form (`unsupported_media_type`).", body = ErrorBody),
-        (status = 429, description = "Too many attempts from this client or on this account (`rate_limited`), with `Retry-After`.", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody),
+        (status = 200, description = "A new token pair; `Cache-Control: no-store`.", body = TokenResponse, headers(("Cache-Control" = String, description = "`no-store`"), ("Pragma" = String, description = "`no-cache`"))),
+        (status = 400, description = "`invalid_request` (malformed form, missing or repeated parameter), `invalid_grant` (wrong email or password, bad refresh token) or `unsupported_grant_type`.", body = ErrorBody, example = json!({"error": "invalid_grant", "detail": "Wrong email or password.", "error_description": "Wrong email or password."})),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody, example = json!({"error": "payload_too_large", "detail": "The request body is larger than 64 KiB."})),
+        (status = 415, description = "Not a form (`unsupported_media_type`).", body = ErrorBody, example = json!({"error": "unsupported_media_type", "detail": "The request body must be sent with Content-Type: application/json."})),
+        (status = 429, description = "Too many attempts from this client or on this account (`rate_limited`), with `Retry-After`.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "rate_limited", "detail": "Too many attempts; try again after the time in Retry-After."})),
+        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly."})),
     )
 )]
 pub async fn token(

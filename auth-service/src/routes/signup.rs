@@ -20,13 +20,13 @@ use crate::store::users::{self, NewUser};
     request_body = SignupRequest,
     responses(
         (status = 201, description = "Account created.", body = UserResponse),
-        (status = 400, description = "Malformed JSON or a missing field (`invalid_request`).", body = ErrorBody),
-        (status = 409, description = "The email is taken (`email_taken`).", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody),
-        (status = 415, description = "Not `application/json` (`unsupported_media_type`).", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or a missing field (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
+        (status = 409, description = "The email is taken (`email_taken`).", body = ErrorBody, example = json!({"error": "email_taken", "detail": "An account with this email already exists."})),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody, example = json!({"error": "payload_too_large", "detail": "The request body is larger than 64 KiB."})),
+        (status = 415, description = "Not `application/json` (`unsupported_media_type`).", body = ErrorBody, example = json!({"error": "unsupported_media_type", "detail": "The request body must be sent with Content-Type: application/json."})),
         (status = 422, description = "Invalid email or password (`validation_error`).", body = ErrorBody),
-        (status = 429, description = "Too many requests from this client (`rate_limited`).", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody),
+        (status = 429, description = "Too many requests from this client (`rate_limited`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "rate_limited", "detail": "Too many attempts; try again after the time in Retry-After."})),
+        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly."})),
     )
 )]
 pub async fn signup(

@@ -27,8 +27,8 @@ fn touch(conn: &mut diesel::PgConnection, claims: &AccessClaims) -> diesel::Quer
     security(("oauth2" = [])),
     responses(
         (status = 200, description = "The caller's profile.", body = ProfileResponse),
-        (status = 401, description = "Missing, malformed, expired or wrongly signed access token (`invalid_token`), with `WWW-Authenticate: Bearer`.", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, expired or wrongly signed access token (`invalid_token`), with `WWW-Authenticate: Bearer`.", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent.")), example = json!({"error": "invalid_token", "detail": "The access token is invalid or expired."})),
+        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly."})),
     )
 )]
 pub async fn get_me(
@@ -54,12 +54,12 @@ pub async fn get_me(
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "The updated profile.", body = ProfileResponse),
-        (status = 400, description = "Malformed JSON, a wrong type or an unknown field (`invalid_request`).", body = ErrorBody),
-        (status = 401, description = "Missing or invalid access token (`invalid_token`).", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody),
-        (status = 415, description = "Not `application/json` (`unsupported_media_type`).", body = ErrorBody),
+        (status = 400, description = "Malformed JSON, a wrong type or an unknown field (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
+        (status = 401, description = "Missing or invalid access token (`invalid_token`).", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent.")), example = json!({"error": "invalid_token", "detail": "The access token is invalid or expired."})),
+        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody, example = json!({"error": "payload_too_large", "detail": "The request body is larger than 64 KiB."})),
+        (status = 415, description = "Not `application/json` (`unsupported_media_type`).", body = ErrorBody, example = json!({"error": "unsupported_media_type", "detail": "The request body must be sent with Content-Type: application/json."})),
         (status = 422, description = "A field too long or holding a NUL character (`validation_error`).", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody),
+        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly."})),
     )
 )]
 pub async fn patch_me(
