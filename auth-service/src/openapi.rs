@@ -21,8 +21,8 @@ use crate::routes;
         routes::login::token,
         routes::sessions::refresh,
         routes::sessions::logout,
-        shared::http::healthz,
-        shared::http::readyz,
+        shared::health::healthz,
+        shared::health::readyz,
     ),
     components(schemas(
         SignupRequest,

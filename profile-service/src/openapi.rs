@@ -13,7 +13,7 @@ use crate::routes;
         title = "profile-service",
         description = "The caller's profile. Access tokens from the auth service are verified locally; use Authorize to log in against the auth service's token endpoint. Errors are `{\"error\", \"detail\"}` JSON."
     ),
-    paths(routes::me::get_me, routes::me::patch_me, shared::http::healthz, shared::http::readyz),
+    paths(routes::me::get_me, routes::me::patch_me, shared::health::healthz, shared::health::readyz),
     components(schemas(ProfileResponse, ProfilePatch, HealthResponse, ErrorBody, ErrorCode)),
     tags(
         (name = "profile", description = "The caller's own profile."),

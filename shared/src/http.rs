@@ -1,7 +1,7 @@
 //! HTTP plumbing both services share, so every answer they give follows the
 //! contract's error format: the extractor configs (bad JSON, bad forms,
 //! wrong content type, bodies over 64 KiB), the 404/405 fallbacks, CORS, the
-//! health routes and a last-resort middleware that turns any non-JSON error
+//! access log and a last-resort middleware that turns any non-JSON error
 //! (a CORS refusal, say) into the JSON body.
 
 use actix_cors::Cors;
@@ -16,8 +16,7 @@ use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::api::{ErrorBody, ErrorCode, HealthResponse};
-use crate::db::PgPool;
+use crate::api::{ErrorBody, ErrorCode};
 
 /// The largest request body either service reads, JSON and forms alike.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -299,40 +298,4 @@ fn fallback_response(status: StatusCode, detail: String) -> HttpResponse {
         _ => ErrorCode::InvalidRequest,
     };
     error_response(status, &ErrorBody::new(code, detail))
-}
-
-/// `GET /healthz`: 200 while the process runs.
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    tag = "health",
-    responses((status = 200, description = "The process is running.", body = HealthResponse))
-)]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(HealthResponse {
-        status: "ok".into(),
-    })
-}
-
-/// `GET /readyz`: 200 when the database answers, else 503 `unavailable`.
-#[utoipa::path(
-    get,
-    path = "/readyz",
-    tag = "health",
-    responses(
-        (status = 200, description = "The database answers.", body = HealthResponse),
-        (status = 503, description = "The database does not answer.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly."})),
-    )
-)]
-pub async fn readyz(pool: web::Data<PgPool>) -> HttpResponse {
-    let pool = pool.into_inner();
-    match web::block(move || crate::db::ping(&pool)).await {
-        Ok(true) => HttpResponse::Ok().json(HealthResponse {
-            status: "ok".into(),
-        }),
-        _ => error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &ErrorBody::new(ErrorCode::Unavailable, "The database is unreachable."),
-        ),
-    }
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod claims;
 pub mod config;
 pub mod db;
+pub mod health;
 pub mod http;
 pub mod openapi;
 pub mod startup;

@@ -96,13 +96,13 @@ where
             .configure(routes.clone())
             .service(
                 resource("/healthz", GET)
-                    .route(web::get().to(crate::http::healthz))
-                    .route(web::head().to(crate::http::healthz)),
+                    .route(web::get().to(crate::health::healthz))
+                    .route(web::head().to(crate::health::healthz)),
             )
             .service(
                 resource("/readyz", GET)
-                    .route(web::get().to(crate::http::readyz))
-                    .route(web::head().to(crate::http::readyz)),
+                    .route(web::get().to(crate::health::readyz))
+                    .route(web::head().to(crate::health::readyz)),
             )
             .service(web::redirect("/docs", "/docs/"))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))

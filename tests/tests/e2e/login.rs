@@ -5,8 +5,9 @@ use std::time::Instant;
 use serde_json::Value;
 use shared::api::{ErrorCode, TokenResponse};
 
+use crate::client::{PASSWORD, new_email, send};
 use crate::jwt::claims_of;
-use crate::stack::{PASSWORD, TestStack, new_email, send};
+use crate::stack::TestStack;
 
 #[tokio::test]
 async fn login_returns_an_uncacheable_token_pair_with_the_full_claim_set() {

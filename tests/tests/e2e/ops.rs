@@ -8,7 +8,8 @@ use devstack::postgres::TempPostgres;
 use serde_json::Value;
 use shared::api::{ErrorCode, HealthResponse};
 
-use crate::stack::{PASSWORD, Service, TestStack, binary, new_email, random_secret, send};
+use crate::client::{PASSWORD, new_email, send};
+use crate::stack::{Service, TestStack, binary, random_secret};
 
 #[tokio::test]
 async fn health_and_readiness_are_200_on_both_services() {

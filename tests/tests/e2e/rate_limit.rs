@@ -3,7 +3,8 @@
 use serde_json::Value;
 use shared::api::ErrorCode;
 
-use crate::stack::{PASSWORD, TestStack, new_email, send};
+use crate::client::{PASSWORD, new_email, send};
+use crate::stack::TestStack;
 
 #[tokio::test]
 async fn the_credential_endpoints_are_rate_limited_per_client() {

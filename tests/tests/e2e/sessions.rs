@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use shared::api::{ErrorCode, ProfileResponse, TokenResponse};
 
+use crate::client::{PASSWORD, Reply, send};
 use crate::jwt::{claims_of, now, sign, with};
-use crate::stack::{PASSWORD, Reply, TestStack, send};
+use crate::stack::TestStack;
 
 /// The two ways to refresh: the OAuth 2.0 grant and the JSON endpoint.
 #[derive(Clone, Copy, Debug)]

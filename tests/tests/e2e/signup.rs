@@ -4,7 +4,8 @@ use futures::future::join_all;
 use serde_json::json;
 use shared::api::{ErrorCode, UserResponse};
 
-use crate::stack::{PASSWORD, TestStack, new_email, send};
+use crate::client::{PASSWORD, new_email, send};
+use crate::stack::TestStack;
 
 #[tokio::test]
 async fn signup_returns_201_with_the_email_trimmed_and_lower_cased() {
