@@ -3,7 +3,7 @@
 use serde_json::Value;
 use shared::api::ErrorCode;
 
-use crate::client::{PASSWORD, new_email, send};
+use crate::client::{PASSWORD, Reply, new_email, send};
 use crate::stack::TestStack;
 
 #[tokio::test]
@@ -41,6 +41,13 @@ async fn the_credential_endpoints_are_rate_limited_per_client() {
         .expect::<Value>(200);
 }
 
+/// `POST /signup` of a fresh account with `X-Forwarded-For: forwarded`.
+async fn signup_forwarded(stack: &TestStack, forwarded: &str) -> Reply {
+    let body = serde_json::json!({"email": new_email(), "password": PASSWORD});
+    let request = stack.client.post(stack.auth_url("/signup"));
+    send(request.header("x-forwarded-for", forwarded).json(&body)).await
+}
+
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
     let stack = TestStack::builder()
@@ -48,22 +55,19 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
         .auth_env("TRUSTED_PROXIES", "127.0.0.1")
         .start()
         .await;
-    let from = |client: &'static str| {
-        let body = serde_json::json!({"email": new_email(), "password": PASSWORD});
-        send(
-            stack
-                .client
-                .post(stack.auth_url("/signup"))
-                .header("x-forwarded-for", format!("{client}, 127.0.0.1"))
-                .json(&body),
-        )
-    };
-    from("203.0.113.7").await.expect::<Value>(201);
-    from("203.0.113.7").await.expect::<Value>(201);
-    from("203.0.113.7")
+    let via_proxy = "203.0.113.7, 127.0.0.1";
+    signup_forwarded(&stack, via_proxy)
+        .await
+        .expect::<Value>(201);
+    signup_forwarded(&stack, via_proxy)
+        .await
+        .expect::<Value>(201);
+    signup_forwarded(&stack, via_proxy)
         .await
         .expect_error(429, ErrorCode::RateLimited);
-    from("198.51.100.9").await.expect::<Value>(201);
+    signup_forwarded(&stack, "198.51.100.9, 127.0.0.1")
+        .await
+        .expect::<Value>(201);
 }
 
 #[tokio::test]
@@ -75,19 +79,8 @@ async fn a_client_cannot_escape_the_limit_by_writing_its_own_forwarded_entries()
         .await;
     // What a trusted proxy forwards when the client itself sent
     // "X-Forwarded-For: 10.0.0.N, garbage": the proxy appends the real address.
-    for i in 0..3 {
-        let body = serde_json::json!({"email": new_email(), "password": PASSWORD});
-        let reply = send(
-            stack
-                .client
-                .post(stack.auth_url("/signup"))
-                .header(
-                    "x-forwarded-for",
-                    format!("10.0.0.{i}, garbage, 203.0.113.9"),
-                )
-                .json(&body),
-        )
-        .await;
+    for (i, forged) in ["10.0.0.1", "10.0.0.2", "10.0.0.3"].iter().enumerate() {
+        let reply = signup_forwarded(&stack, &format!("{forged}, garbage, 203.0.113.9")).await;
         if i < 2 {
             reply.expect::<Value>(201);
         } else {
@@ -106,15 +99,7 @@ async fn without_trust_x_forwarded_for_is_ignored() {
         .iter()
         .enumerate()
     {
-        let body = serde_json::json!({"email": new_email(), "password": PASSWORD});
-        let reply = send(
-            stack
-                .client
-                .post(stack.auth_url("/signup"))
-                .header("x-forwarded-for", *client)
-                .json(&body),
-        )
-        .await;
+        let reply = signup_forwarded(&stack, client).await;
         if i < 2 {
             reply.expect::<Value>(201);
         } else {
