@@ -33,6 +33,23 @@ pub struct TokenRequest {
     pub scope: Option<String>,
 }
 
+impl TokenRequest {
+    /// Whether a value had bytes that are not UTF-8: the form decoder
+    /// replaces them with U+FFFD, and two different byte strings must not
+    /// become the same password.
+    fn has_undecodable_value(&self) -> bool {
+        [
+            &self.grant_type,
+            &self.username,
+            &self.password,
+            &self.refresh_token,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|value| value.contains('\u{FFFD}'))
+    }
+}
+
 /// Issues a token pair: `grant_type=password` with `username` (the email)
 /// and `password`, or `grant_type=refresh_token` with `refresh_token`.
 #[utoipa::path(
@@ -56,6 +73,11 @@ pub async fn token(
 ) -> Result<HttpResponse, TokenEndpointError> {
     state.rate_limit.check(client)?;
     let form = form.into_inner();
+    if form.has_undecodable_value() {
+        return Err(AuthError::InvalidRequest(
+            "Form values must be valid UTF-8 once percent-decoded.".into(),
+        ))?;
+    }
     let grant_type = form
         .grant_type
         .as_deref()

@@ -118,6 +118,11 @@ async fn login_request_errors_are_oauth_errors() {
     let cases: &[(&str, u16, ErrorCode)] = &[
         (&password, 400, ErrorCode::InvalidRequest),
         ("username=a@example.com", 400, ErrorCode::InvalidRequest),
+        (
+            "username=a@example.com&password=%FF%FE%FD%FC%FB%FA%F9%F8",
+            400,
+            ErrorCode::InvalidRequest,
+        ),
         ("password=abcdefgh", 400, ErrorCode::InvalidRequest),
         ("grant_type=refresh_token", 400, ErrorCode::InvalidRequest),
         (
