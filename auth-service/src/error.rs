@@ -155,10 +155,16 @@ impl From<DieselError> for AuthError {
                 Self::EmailTaken
             }
             error if shared::db::is_unreachable(error) => Self::Unavailable(error.to_string()),
-            DieselError::DatabaseError(_, info) if info.message().contains("lock timeout") => {
-                Self::Busy(error.to_string())
-            }
             _ => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::sessions::RotateError> for AuthError {
+    fn from(error: crate::store::sessions::RotateError) -> Self {
+        match error {
+            crate::store::sessions::RotateError::Busy(cause) => Self::Busy(cause.to_string()),
+            crate::store::sessions::RotateError::Query(cause) => cause.into(),
         }
     }
 }

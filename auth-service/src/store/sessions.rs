@@ -75,6 +75,30 @@ pub enum Rotation {
     Refused,
 }
 
+/// Why a rotation did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    /// The session's row lock was not had within the lock timeout (or the
+    /// locking statement failed otherwise while the database is up).
+    #[error("the session is locked by another refresh: {0}")]
+    Busy(diesel::result::Error),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl RotateError {
+    /// Classifies a failure of the locking statement: without a connection
+    /// problem it is contention, whatever language the server speaks.
+    fn locking(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::DatabaseError(..) if !shared::db::is_unreachable(&error) => {
+                Self::Busy(error)
+            }
+            other => Self::Query(other),
+        }
+    }
+}
+
 /// Opens a session for `user` holding its first refresh token, and deletes
 /// sessions that expired more than a day ago, so the tables stay small.
 pub fn open(conn: &mut PgConnection, user: Uuid, first: &NewRefreshToken) -> QueryResult<()> {
@@ -117,7 +141,7 @@ pub fn rotate(
     hash: &[u8],
     successor: &NewRefreshToken,
     grace: Duration,
-) -> QueryResult<Rotation> {
+) -> Result<Rotation, RotateError> {
     let now = successor.issued_at;
     conn.transaction(|conn| {
         diesel::sql_query(LOCK_TIMEOUT).execute(conn)?;
@@ -126,7 +150,8 @@ pub fn rotate(
             .select(Session::as_select())
             .for_update()
             .first(conn)
-            .optional()?;
+            .optional()
+            .map_err(RotateError::locking)?;
         let Some(session) =
             session.filter(|s| s.user_id == user && s.revoked_at.is_none() && s.expires_at > now)
         else {
