@@ -13,7 +13,13 @@ use shared::telemetry::{self, LogFormat};
 #[actix_web::main]
 async fn main() -> ExitCode {
     telemetry::init(LogFormat::from_env_or_detect());
-    let stack = match start(StackOptions::from_env()).await {
+    let options = StackOptions::from_env();
+    let secrets = if options.secrets_given {
+        "JWT_SECRET_KEY / JWT_REFRESH_SECRET_KEY from the environment"
+    } else {
+        "fresh random JWT secrets (set JWT_SECRET_KEY / JWT_REFRESH_SECRET_KEY to choose them)"
+    };
+    let stack = match start(options).await {
         Ok(stack) => stack,
         Err(error) => {
             tracing::error!("{error}");
@@ -32,6 +38,7 @@ async fn main() -> ExitCode {
         auth_docs = %format!("http://127.0.0.1:{auth}/docs/"),
         profile_docs = %format!("http://127.0.0.1:{profile}/docs/"),
         database = %stack.database.describe(),
+        secrets,
         "dev stack running; Ctrl-C stops it"
     );
     let results = tokio::join!(
@@ -39,6 +46,7 @@ async fn main() -> ExitCode {
         stack.profile.run_until_stopped()
     );
     drop(stack.database);
+    tracing::info!("dev stack stopped");
     match results {
         (Ok(()), Ok(())) => ExitCode::SUCCESS,
         (Err(error), _) | (_, Err(error)) => {

@@ -55,6 +55,8 @@ pub enum StackError {
 
 /// How to run the stack.
 pub struct StackOptions {
+    /// Whether the JWT secrets came from the environment (else fresh).
+    pub secrets_given: bool,
     pub auth_bind: String,
     pub profile_bind: String,
     pub access_secret: String,
@@ -67,12 +69,14 @@ impl StackOptions {
     /// From the environment: `AUTH_BIND_ADDR`, `PROFILE_BIND_ADDR` (default
     /// 127.0.0.1:8001 and :8002), the JWT secrets (fresh when unset).
     pub fn from_env() -> Self {
+        shared::config::load_dotenv();
         let var = |name: &str, default: &dyn Fn() -> String| {
             std::env::var(name).unwrap_or_else(|_| default())
         };
         Self {
             auth_bind: var("AUTH_BIND_ADDR", &|| "127.0.0.1:8001".into()),
             profile_bind: var("PROFILE_BIND_ADDR", &|| "127.0.0.1:8002".into()),
+            secrets_given: std::env::var_os("JWT_SECRET_KEY").is_some(),
             access_secret: var("JWT_SECRET_KEY", &fresh_secret),
             refresh_secret: var("JWT_REFRESH_SECRET_KEY", &fresh_secret),
             extra: Vec::new(),

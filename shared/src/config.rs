@@ -16,6 +16,13 @@ use crate::token::TokenSettings;
 /// The shortest secret the contract accepts, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// Loads `.env` from the working directory (or a parent) into the process
+/// environment; variables already set win. A missing file is the normal
+/// case in production.
+pub fn load_dotenv() {
+    let _ = dotenvy::dotenv();
+}
+
 /// Everything wrong with the environment, in one line.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {}", .0.join("; "))]
@@ -33,8 +40,7 @@ impl EnvReader {
     /// A reader over the process environment, after loading `.env` if there
     /// is one (variables already set win over the file).
     pub fn new() -> Self {
-        // A missing .env is the normal case in production.
-        let _ = dotenvy::dotenv();
+        load_dotenv();
         Self::default()
     }
 

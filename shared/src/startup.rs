@@ -43,10 +43,31 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests.
+    /// Serves until SIGTERM or Ctrl-C (SIGINT), then stops accepting and
+    /// lets in-flight requests finish (up to 30 s). actix alone would treat
+    /// Ctrl-C as a forced stop that drops them.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        actix_web::rt::spawn(async move {
+            match shutdown_signal().await {
+                Ok(signal) => tracing::info!(signal, "stopping: draining in-flight requests"),
+                Err(error) => tracing::error!(%error, "cannot listen for signals; stopping"),
+            }
+            handle.stop(true).await;
+        });
         self.server.await
     }
+}
+
+/// Waits for SIGTERM or SIGINT and names it.
+async fn shutdown_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    })
 }
 
 /// What differs between the two services' servers.
@@ -112,6 +133,7 @@ where
             .wrap(from_fn(access_log))
             .wrap(TracingLogger::<RequestSpan>::new())
     })
+    .disable_signals()
     .listen(listener)
     .map_err(bind_error)?
     .run();

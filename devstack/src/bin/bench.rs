@@ -84,6 +84,7 @@ async fn run() -> Result<(), String> {
     let logins = env_number("BENCH_LOGINS", 40);
     let me_requests = env_number("BENCH_ME_REQUESTS", 4000);
     let stack = start(StackOptions {
+        secrets_given: false,
         auth_bind: "127.0.0.1:0".into(),
         profile_bind: "127.0.0.1:0".into(),
         access_secret: fresh_secret(),

@@ -320,25 +320,34 @@ async fn a_database_outage_gives_503_and_the_services_recover_by_themselves() {
 }
 
 #[tokio::test]
-async fn sigterm_drains_in_flight_requests_then_exits_0() {
-    let mut stack = TestStack::builder()
-        .auth_env("BCRYPT_COST", "12")
-        .start()
-        .await;
-    let email = new_email();
-    let request = stack.signup(&email, PASSWORD);
-    let pid = stack.auth.pid();
-    let signal = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let status = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
-        assert!(status.map(|s| s.success()).unwrap_or(false));
-    };
-    let (reply, ()) = tokio::join!(request, signal);
-    reply.expect::<Value>(201);
-    let status = stack.auth.wait_exit(Duration::from_secs(30));
-    assert_eq!(status.and_then(|s| s.code()), Some(0));
+async fn sigterm_and_ctrl_c_drain_in_flight_requests_then_exit_0() {
+    for signal in ["-TERM", "-INT"] {
+        let mut stack = TestStack::builder()
+            .auth_env("BCRYPT_COST", "12")
+            .start()
+            .await;
+        let email = new_email();
+        let request = stack.signup(&email, PASSWORD);
+        let pid = stack.auth.pid();
+        let send_signal = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let status = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status();
+            assert!(status.map(|s| s.success()).unwrap_or(false));
+        };
+        let (reply, ()) = tokio::join!(request, send_signal);
+        reply.expect::<Value>(201);
+        let status = stack.auth.wait_exit(Duration::from_secs(30));
+        assert_eq!(status.and_then(|s| s.code()), Some(0), "{signal}");
+        // The account was really created before the process went away.
+        let mut db = stack.auth.db();
+        let created = crate::db::count(
+            &mut db,
+            &format!("SELECT count(*) FROM users WHERE email = '{email}'"),
+        );
+        assert_eq!(created, 1, "{signal}");
+    }
 }
 
 #[tokio::test]
