@@ -45,5 +45,8 @@ pub struct ApiDoc;
 /// The auth service's OpenAPI 3.1 document. It declares the password flow
 /// against its own `/login`, so its Swagger UI can log in too.
 pub fn document() -> utoipa::openapi::OpenApi {
-    shared::openapi::with_password_flow(ApiDoc::openapi(), "/login")
+    shared::openapi::with_doc_routes(shared::openapi::with_password_flow(
+        ApiDoc::openapi(),
+        "/login",
+    ))
 }

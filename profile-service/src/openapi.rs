@@ -25,5 +25,8 @@ struct ApiDoc;
 /// The profile service's OpenAPI 3.1 document; `token_url` is
 /// `AUTH_TOKEN_URL`.
 pub fn document(token_url: &str) -> utoipa::openapi::OpenApi {
-    shared::openapi::with_password_flow(ApiDoc::openapi(), token_url)
+    shared::openapi::with_doc_routes(shared::openapi::with_password_flow(
+        ApiDoc::openapi(),
+        token_url,
+    ))
 }

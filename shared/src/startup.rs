@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use actix_web::dev::Server;
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, Resource, web};
+use actix_web::{App, HttpServer, Resource, guard, web};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -126,6 +126,12 @@ where
                     .route(web::head().to(crate::health::readyz)),
             )
             .service(web::redirect("/docs", "/docs/"))
+            // Swagger UI answers GET only; other methods get our 405, not a 404.
+            .service(
+                web::resource(["/docs/{_:.*}", "/openapi.json"])
+                    .guard(guard::Not(guard::Get()))
+                    .to(method_not_allowed(&[Method::GET])),
+            )
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
             .default_service(web::to(not_found))
             .wrap(cors(&cors_allowed_origins))

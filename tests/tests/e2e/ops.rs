@@ -33,6 +33,10 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
         send(stack.client.get(format!("{base}/nope")))
             .await
             .expect_error(404, ErrorCode::NotFound);
+        for path in ["/docs/", "/openapi.json"] {
+            let reply = send(stack.client.post(format!("{base}{path}"))).await;
+            reply.expect_error(405, ErrorCode::MethodNotAllowed);
+        }
         send(stack.client.delete(format!("{base}/healthz")))
             .await
             .expect_error(405, ErrorCode::MethodNotAllowed);
@@ -69,7 +73,12 @@ async fn docs_and_openapi_are_served_by_both_services() {
                 .unwrap_or_default()
                 .starts_with("3.1")
         );
-        assert!(doc["paths"]["/healthz"].is_object());
+        for path in ["/healthz", "/readyz", "/openapi.json", "/docs/"] {
+            assert!(
+                doc["paths"][path]["get"].is_object(),
+                "{path} missing from {base}"
+            );
+        }
     }
     let auth: Value = send(stack.client.get(stack.auth_url("/openapi.json")))
         .await
