@@ -1,4 +1,5 @@
-//! What every handler shares, and the one way handlers reach blocking work.
+//! What every handler shares, and the two ways handlers reach blocking
+//! work: [`blocking`] for queries, [`hashing`] for bcrypt.
 
 use std::time::Duration;
 
