@@ -193,18 +193,20 @@ pub async fn not_found() -> HttpResponse {
     )
 }
 
-/// A resource's default service: 405 `method_not_allowed` with `Allow`.
+/// A resource's default service: 405 `method_not_allowed` with `Allow`, in
+/// the route's [`ErrorStyle`] (so token endpoints add `error_description`).
 pub fn method_not_allowed(
     allowed: &'static [Method],
-) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
-    move || {
+) -> impl Fn(HttpRequest) -> std::future::Ready<HttpResponse> + Clone {
+    move |req: HttpRequest| {
         let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+        let body = ErrorBody::new(
+            ErrorCode::MethodNotAllowed,
+            format!("This route only accepts {}.", allow.join(", ")),
+        );
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
-            &ErrorBody::new(
-                ErrorCode::MethodNotAllowed,
-                format!("This route only accepts {}.", allow.join(", ")),
-            ),
+            &error_style(&req).apply(body),
         );
         if let Ok(value) = header::HeaderValue::from_str(&allow.join(", ")) {
             response.headers_mut().insert(header::ALLOW, value);

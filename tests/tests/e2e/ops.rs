@@ -43,8 +43,11 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
     }
     for path in ["/signup", "/login", "/refresh", "/logout"] {
         let reply = send(stack.client.get(stack.auth_url(path))).await;
-        reply.expect_error(405, ErrorCode::MethodNotAllowed);
+        let body = reply.expect_error(405, ErrorCode::MethodNotAllowed);
         assert_eq!(reply.header("allow"), Some("POST"));
+        // Only the token endpoints speak OAuth 2.0 error bodies.
+        let token_endpoint = matches!(path, "/login" | "/refresh");
+        assert_eq!(body.error_description.is_some(), token_endpoint, "{path}");
     }
     let put = send(stack.client.put(stack.profile_url("/me"))).await;
     put.expect_error(405, ErrorCode::MethodNotAllowed);
