@@ -4,17 +4,19 @@
 //! values (422), [`AuthError::InvalidRequest`] for a wrong shape (400),
 //! [`AuthError::InvalidGrant`] for anything wrong with credentials or a
 //! refresh token (400, one body whatever the cause, so nothing leaks).
-//! Database and pool failures convert with `?`: an unreachable database is
-//! 503, anything unexpected is logged once here and answered with a
-//! generic 500 body.
+//! Database, pool and other unexpected failures convert with `?` into
+//! [`AuthError::Infra`], which answers 503 or a generic 500 and logs the
+//! cause chain. Token endpoints add `error_description` through
+//! `service_kit::token_endpoint`, not here.
 
 use std::time::Duration;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use service_kit::error::{InfraError, with_retry_after};
+use service_kit::fallback::error_response;
 use shared::api::{ErrorBody, ErrorCode, FieldErrors};
-use shared::http::{ErrorStyle, error_response};
 
 /// Everything a request to the auth service can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -31,12 +33,11 @@ pub enum AuthError {
     EmailTaken,
     #[error("rate limited for {0:?}")]
     RateLimited(Duration),
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("refresh of this session is busy: {0}")]
-    Busy(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Another refresh of the same session holds its lock too long.
+    #[error("refresh of this session is busy")]
+    Busy,
+    #[error(transparent)]
+    Infra(#[from] InfraError),
 }
 
 /// Detail of every failed password login.
@@ -71,46 +72,13 @@ impl AuthError {
                 C::RateLimited,
                 "Too many attempts; try again after the time in Retry-After.",
             ),
-            Self::Unavailable(_) => plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                C::Unavailable,
-                "The service cannot reach its database; try again shortly.",
-            ),
-            Self::Busy(_) => plain(
+            Self::Busy => plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 C::Unavailable,
                 "Another refresh of this session is still running; try again shortly.",
             ),
-            Self::Internal(_) => plain(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                C::Internal,
-                "Something went wrong on our side.",
-            ),
+            Self::Infra(infra) => infra.status_and_body(),
         }
-    }
-
-    /// The response in `style`, with `Retry-After` where it applies.
-    pub fn response(&self, style: ErrorStyle) -> HttpResponse {
-        let (status, body) = self.status_and_body();
-        match self {
-            Self::Internal(_) => tracing::error!(error = %self, "request failed"),
-            Self::Unavailable(_) | Self::Busy(_) => tracing::warn!(error = %self, "request failed"),
-            _ => {}
-        }
-        let mut response = error_response(status, &style.apply(body));
-        let retry_after = match self {
-            Self::RateLimited(wait) => {
-                Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
-            }
-            Self::Unavailable(_) | Self::Busy(_) => Some(1),
-            _ => None,
-        };
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
-        }
-        response
     }
 }
 
@@ -120,23 +88,19 @@ impl ResponseError for AuthError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        self.response(ErrorStyle::Plain)
-    }
-}
-
-/// An [`AuthError`] answered by a token endpoint (`/login`, `/refresh`),
-/// whose bodies also carry `error_description`.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct TokenEndpointError(#[from] pub AuthError);
-
-impl ResponseError for TokenEndpointError {
-    fn status_code(&self) -> StatusCode {
-        self.0.status_code()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.0.response(ErrorStyle::TokenEndpoint)
+        let (status, body) = self.status_and_body();
+        match self {
+            Self::Infra(infra) => infra.error_response(),
+            Self::RateLimited(wait) => with_retry_after(
+                error_response(status, &body),
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            ),
+            Self::Busy => {
+                tracing::warn!("a refresh waited too long for its session's lock");
+                with_retry_after(error_response(status, &body), 1)
+            }
+            _ => error_response(status, &body),
+        }
     }
 }
 
@@ -154,8 +118,7 @@ impl From<DieselError> for AuthError {
             {
                 Self::EmailTaken
             }
-            error if shared::db::is_unreachable(error) => Self::Unavailable(error.to_string()),
-            _ => Self::Internal(error.to_string()),
+            _ => Self::Infra(error.into()),
         }
     }
 }
@@ -163,32 +126,20 @@ impl From<DieselError> for AuthError {
 impl From<crate::store::sessions::RotateError> for AuthError {
     fn from(error: crate::store::sessions::RotateError) -> Self {
         match error {
-            crate::store::sessions::RotateError::Busy(cause) => Self::Busy(cause.to_string()),
+            crate::store::sessions::RotateError::Busy => Self::Busy,
             crate::store::sessions::RotateError::Query(cause) => cause.into(),
         }
     }
 }
 
-impl From<diesel::r2d2::PoolError> for AuthError {
-    fn from(error: diesel::r2d2::PoolError) -> Self {
-        Self::Unavailable(error.to_string())
-    }
-}
-
-impl From<actix_web::error::BlockingError> for AuthError {
-    fn from(error: actix_web::error::BlockingError) -> Self {
-        Self::Internal(error.to_string())
-    }
-}
-
 impl From<bcrypt::BcryptError> for AuthError {
     fn from(error: bcrypt::BcryptError) -> Self {
-        Self::Internal(format!("bcrypt: {error}"))
+        Self::Infra(InfraError::Internal(error.into()))
     }
 }
 
 impl From<shared::token::TokenError> for AuthError {
     fn from(error: shared::token::TokenError) -> Self {
-        Self::Internal(format!("token signing: {error}"))
+        Self::Infra(InfraError::Internal(error.into()))
     }
 }

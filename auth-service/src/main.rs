@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    shared::startup::run_main(
+    service_kit::startup::run_main(
         auth_service::config::Config::from_env,
         auth_service::startup::build,
     )

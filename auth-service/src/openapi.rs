@@ -5,6 +5,7 @@ use shared::api::{
     ErrorBody, ErrorCode, HealthResponse, RefreshRequest, SignupRequest, TokenResponse,
     UserResponse,
 };
+use shared::responses::{NotForm, NotJson, PayloadTooLarge, RateLimited, Unavailable};
 use utoipa::OpenApi;
 
 use crate::routes;
@@ -21,8 +22,8 @@ use crate::routes;
         routes::login::token,
         routes::sessions::refresh,
         routes::sessions::logout,
-        shared::health::healthz,
-        shared::health::readyz,
+        service_kit::health::healthz,
+        service_kit::health::readyz,
     ),
     components(schemas(
         SignupRequest,
@@ -33,7 +34,7 @@ use crate::routes;
         HealthResponse,
         ErrorBody,
         ErrorCode,
-    )),
+    ), responses(PayloadTooLarge, NotJson, NotForm, RateLimited, Unavailable)),
     tags(
         (name = "accounts", description = "Sign up."),
         (name = "sessions", description = "Log in, refresh, log out."),
@@ -45,7 +46,7 @@ pub struct ApiDoc;
 /// The auth service's OpenAPI 3.1 document. It declares the password flow
 /// against its own `/login`, so its Swagger UI can log in too.
 pub fn document() -> utoipa::openapi::OpenApi {
-    shared::openapi::with_doc_routes(shared::openapi::with_password_flow(
+    service_kit::docs::with_doc_routes(service_kit::docs::with_password_flow(
         ApiDoc::openapi(),
         "/login",
     ))

@@ -1,43 +1,44 @@
-//! Per-client request limits on the credential endpoints, and who the
-//! client is: the peer address, or behind a trusted proxy the right-most
-//! `X-Forwarded-For` entry that is not itself a trusted proxy.
+//! The per-client request limit on the credential endpoints
+//! (`RATE_LIMIT_PER_MINUTE`, burst as large): a limiter that knows nothing
+//! of HTTP, and [`per_client`], the middleware that applies it to a
+//! resource.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{ResponseError, web};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use service_kit::error::InfraError;
 
+use crate::client_ip::ClientNetwork;
 use crate::error::AuthError;
 
-/// A GCRA limiter keyed by client IP (`RATE_LIMIT_PER_MINUTE`, with a
-/// burst as large), or nothing when the limit is 0.
+/// A GCRA limiter keyed by client network, or nothing when the limit is 0.
 pub struct RateLimit {
     limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    trusted_proxies: Vec<IpAddr>,
 }
 
 impl RateLimit {
-    pub fn new(per_minute: u32, trusted_proxies: Vec<IpAddr>) -> Self {
+    /// `per_minute` requests a minute per client, with a burst as large.
+    pub fn new(per_minute: u32) -> Self {
         let limiter = NonZeroU32::new(per_minute)
             .map(|n| RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)));
-        Self {
-            limiter,
-            trusted_proxies,
-        }
+        Self { limiter }
     }
 
     /// Counts one request from `client`; `Err` says how long to wait.
-    pub fn check(&self, client: ClientIp) -> Result<(), AuthError> {
+    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        limiter.check_key(&client.0).map_err(|not_until| {
-            AuthError::RateLimited(not_until.wait_time_from(DefaultClock::default().now()))
-        })
+        limiter
+            .check_key(&client)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
     /// Forgets clients that have been quiet for a while, so the table does
@@ -51,153 +52,27 @@ impl RateLimit {
 
     /// How often [`RateLimit::forget_quiet_clients`] should run.
     pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
-
-    fn client_of(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr()?.ip();
-        let forwarded: Vec<&str> = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .collect();
-        Some(client_behind(peer, &forwarded, &self.trusted_proxies))
-    }
 }
 
-/// Who sent a request that reached us from `peer` with `forwarded` (the
-/// `X-Forwarded-For` entries, oldest first): walking from the nearest hop
-/// outwards, the first address that is not a trusted proxy. An entry that
-/// does not parse ends the walk at the last trusted hop, since a client
-/// can write anything at the left of the header.
-pub fn client_behind(peer: IpAddr, forwarded: &[&str], trusted: &[IpAddr]) -> IpAddr {
-    let mut client = peer.to_canonical();
-    for entry in std::iter::once(None).chain(forwarded.iter().rev().map(Some)) {
-        if !trusted.contains(&client) {
-            break;
+/// Middleware for a limited resource: resolves the client network (kept
+/// in the request for the handler) and answers 429 with `Retry-After`
+/// once the client is over its limit.
+pub async fn per_client(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let verdict = match (
+        ClientNetwork::of(req.request()),
+        req.app_data::<web::Data<RateLimit>>(),
+    ) {
+        (Some(client), Some(limit)) => limit.check(client.0).map_err(AuthError::RateLimited),
+        _ => Err(InfraError::internal("rate limit middleware without its app data").into()),
+    };
+    match verdict {
+        Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
+        Err(error) => {
+            let response = error.error_response();
+            Ok(req.into_response(response).map_into_right_body())
         }
-        match entry.map(|entry| parse_forwarded(entry)) {
-            None => {}
-            Some(Some(hop)) => client = hop,
-            Some(None) => break,
-        }
-    }
-    bucket(client)
-}
-
-/// One `X-Forwarded-For` entry: `ip`, `ip:port`, `[ipv6]` or `[ipv6]:port`.
-fn parse_forwarded(entry: &str) -> Option<IpAddr> {
-    let entry = entry.trim();
-    let ip = entry
-        .parse()
-        .ok()
-        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
-        .or_else(|| {
-            entry
-                .strip_prefix('[')
-                .and_then(|e| e.strip_suffix(']'))?
-                .parse()
-                .ok()
-        })?;
-    Some(IpAddr::to_canonical(&ip))
-}
-
-/// The limiter's key for `ip`: IPv6 clients are counted per /64, the block
-/// one subscriber usually holds, so rotating addresses inside it is no way
-/// around the limit.
-fn bucket(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => {
-            let mut segments = v6.segments();
-            segments[4..].fill(0);
-            IpAddr::V6(segments.into())
-        }
-        v4 => v4,
-    }
-}
-
-/// The client a request comes from, as [`RateLimit`] resolves it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub IpAddr);
-
-impl FromRequest for ClientIp {
-    type Error = AuthError;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let ip = req
-            .app_data::<web::Data<crate::state::AppState>>()
-            .ok_or_else(|| AuthError::Internal("no AppState registered".into()))
-            .and_then(|state| {
-                state
-                    .rate_limit
-                    .client_of(req)
-                    .ok_or_else(|| AuthError::Internal("request without a peer address".into()))
-            });
-        std::future::ready(ip.map(Self))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    fn ip(text: &str) -> IpAddr {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn without_a_trusted_peer_the_header_is_ignored() {
-        assert_eq!(
-            client_behind(ip("192.0.2.1"), &["203.0.113.5"], &[]),
-            ip("192.0.2.1")
-        );
-    }
-
-    #[test]
-    fn behind_trusted_proxies_the_nearest_untrusted_hop_is_the_client() {
-        let trusted = [ip("127.0.0.1"), ip("10.0.0.2")];
-        let forwarded = ["198.51.100.1", "203.0.113.5", "10.0.0.2"];
-        assert_eq!(
-            client_behind(ip("127.0.0.1"), &forwarded, &trusted),
-            ip("203.0.113.5")
-        );
-    }
-
-    #[test]
-    fn garbage_written_by_the_client_does_not_hide_the_real_hop() {
-        let trusted = [ip("127.0.0.1")];
-        let spoofed = ["10.0.0.7", "x", "203.0.113.5"];
-        assert_eq!(
-            client_behind(ip("127.0.0.1"), &spoofed, &trusted),
-            ip("203.0.113.5")
-        );
-        let only_garbage = ["not-an-ip"];
-        assert_eq!(
-            client_behind(ip("127.0.0.1"), &only_garbage, &trusted),
-            ip("127.0.0.1")
-        );
-    }
-
-    #[test]
-    fn ports_brackets_and_mapped_addresses_are_understood() {
-        let trusted = [ip("127.0.0.1")];
-        assert_eq!(
-            client_behind(ip("::ffff:127.0.0.1"), &["203.0.113.5:4711"], &trusted),
-            ip("203.0.113.5")
-        );
-        assert_eq!(
-            client_behind(ip("127.0.0.1"), &["[2001:db8::1]:443"], &trusted),
-            ip("2001:db8::")
-        );
-    }
-
-    #[test]
-    fn ipv6_clients_share_a_bucket_per_64() {
-        assert_eq!(
-            client_behind(ip("2001:db8:1:2:3:4:5:6"), &[], &[]),
-            ip("2001:db8:1:2::")
-        );
     }
 }

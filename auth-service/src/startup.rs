@@ -1,14 +1,17 @@
 //! Builds the running auth service from a [`Config`]: pool, migrations,
-//! state and routes.
+//! state and routes, with the per-client limit on the credential routes
+//! and the OAuth 2.0 error shape on the token endpoints.
 
 use actix_web::http::Method;
+use actix_web::middleware::from_fn;
 use actix_web::web;
-use shared::http::ErrorStyle;
-use shared::startup::{Application, ServerParts, StartupError, resource, serve};
+use service_kit::startup::{Application, ServerParts, StartupError, resource, serve};
+use service_kit::token_endpoint::oauth_errors;
 
+use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::passwords::Passwords;
-use crate::rate_limit::RateLimit;
+use crate::rate_limit::{RateLimit, per_client};
 use crate::routes::{login, sessions, signup};
 use crate::state::AppState;
 use crate::store::MIGRATIONS;
@@ -19,12 +22,12 @@ const POST: &[Method] = &[Method::POST];
 /// Waits for the database, migrates it, and binds `BIND_ADDR` (port 0
 /// picks a free port; see [`Application::port`]).
 pub async fn build(config: Config) -> Result<Application, StartupError> {
-    let pool = shared::db::pool(
+    let pool = service_kit::db::pool(
         &config.common.database_url,
         config.common.db_pool_max_size,
         config.common.db_connect_timeout,
     );
-    shared::db::wait_and_migrate(pool.clone(), MIGRATIONS).await?;
+    service_kit::db::wait_and_migrate(pool.clone(), MIGRATIONS).await?;
     let cost = config.bcrypt_cost;
     let passwords = web::block(move || Passwords::new(cost))
         .await
@@ -34,11 +37,12 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         pool: pool.clone(),
         passwords,
         tokens: Tokens::new(&config),
-        rate_limit: RateLimit::new(config.rate_limit_per_minute, config.trusted_proxies.clone()),
         login_failure_limit: config.login_failure_limit,
         reuse_grace: config.reuse_grace,
     });
-    spawn_rate_limit_sweeper(state.clone());
+    let rate_limit = web::Data::new(RateLimit::new(config.rate_limit_per_minute));
+    let trusted_proxies = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
+    spawn_rate_limit_sweeper(rate_limit.clone());
     serve(ServerParts {
         name: "auth-service",
         bind_addr: config.common.bind_addr,
@@ -47,28 +51,36 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         openapi: crate::openapi::document(),
         routes: move |app: &mut web::ServiceConfig| {
             app.app_data(state.clone())
-                .service(resource("/signup", POST).route(web::post().to(signup::signup)))
+                .app_data(rate_limit.clone())
+                .app_data(trusted_proxies.clone())
+                .service(
+                    resource("/signup", POST)
+                        .route(web::post().to(signup::signup))
+                        .wrap(from_fn(per_client)),
+                )
                 .service(
                     resource("/login", POST)
-                        .app_data(ErrorStyle::TokenEndpoint)
-                        .route(web::post().to(login::token)),
+                        .route(web::post().to(login::token))
+                        .wrap(from_fn(per_client))
+                        .wrap(from_fn(oauth_errors)),
                 )
                 .service(
                     resource("/refresh", POST)
-                        .app_data(ErrorStyle::TokenEndpoint)
-                        .route(web::post().to(sessions::refresh)),
+                        .route(web::post().to(sessions::refresh))
+                        .wrap(from_fn(per_client))
+                        .wrap(from_fn(oauth_errors)),
                 )
                 .service(resource("/logout", POST).route(web::post().to(sessions::logout)));
         },
     })
 }
 
-fn spawn_rate_limit_sweeper(state: web::Data<AppState>) {
+fn spawn_rate_limit_sweeper(rate_limit: web::Data<RateLimit>) {
     actix_web::rt::spawn(async move {
         let mut every = actix_web::rt::time::interval(RateLimit::SWEEP_EVERY);
         loop {
             every.tick().await;
-            state.rate_limit.forget_quiet_clients();
+            rate_limit.forget_quiet_clients();
         }
     });
 }

@@ -1,6 +1,6 @@
-//! Minting token pairs: the claims of a fresh access or refresh token, the
-//! stored form of a refresh token (its SHA-256, never the token), and the
-//! OAuth 2.0 token response.
+//! Minting tokens: the claims of a fresh access or refresh token, signed;
+//! the fingerprint (SHA-256) that stands for a refresh token wherever it
+//! is stored; and the OAuth 2.0 token response.
 
 use std::time::Duration;
 
@@ -12,7 +12,6 @@ use shared::token::{TokenCodec, TokenError, TokenSettings};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::store::sessions::{IssuedToken, NewRefreshToken};
 
 /// Both codecs and lifetimes.
 pub struct Tokens {
@@ -23,10 +22,10 @@ pub struct Tokens {
     refresh_ttl: Duration,
 }
 
-/// A refresh token, and the row that stands for it in the database.
+/// A freshly signed refresh token and its claims.
 pub struct MintedRefresh {
     pub token: String,
-    pub record: NewRefreshToken,
+    pub claims: RefreshClaims,
 }
 
 /// The SHA-256 of a refresh token: what the database keeps.
@@ -49,45 +48,32 @@ impl Tokens {
         }
     }
 
-    /// A new refresh token in `session`, replacing `parent` if any.
+    /// A new refresh token in `session`, issued `now`.
     pub fn mint_refresh(
         &self,
         user: Uuid,
         session: Uuid,
-        parent: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<MintedRefresh, TokenError> {
         let expires = now.timestamp().saturating_add(seconds(self.refresh_ttl));
         let claims = self.refresh_claims(user, session, Uuid::new_v4(), now.timestamp(), expires);
         let token = self.refresh.encode(&claims)?;
-        let record = NewRefreshToken {
-            id: claims.jti,
-            session_id: session,
-            parent_id: parent,
-            token_hash: fingerprint(&token),
-            issued_at: now,
-            expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(now),
-        };
-        Ok(MintedRefresh { token, record })
+        Ok(MintedRefresh { token, claims })
     }
 
-    /// The refresh token already issued as `stored`, signed again: HS256 of
-    /// the same claims gives the same token, so the database needs only its
-    /// hash to hand it out twice (a retired token replayed in the grace
-    /// window gets its existing successor).
+    /// The refresh token `jti` already issued at `iat` until `exp`, signed
+    /// again: HS256 of the same claims gives the same token, so the
+    /// database needs only its hash to hand it out twice (a retired token
+    /// replayed in the grace window gets its existing successor).
     pub fn reissue_refresh(
         &self,
         user: Uuid,
         session: Uuid,
-        stored: &IssuedToken,
+        jti: Uuid,
+        iat: i64,
+        exp: i64,
     ) -> Result<String, TokenError> {
-        let claims = self.refresh_claims(
-            user,
-            session,
-            stored.id,
-            stored.issued_at.timestamp(),
-            stored.expires_at.timestamp(),
-        );
+        let claims = self.refresh_claims(user, session, jti, iat, exp);
         self.refresh.encode(&claims)
     }
 

@@ -1,6 +1,5 @@
-//! Running the stack without Docker: a throwaway PostgreSQL server for the
-//! dev stack, the benchmarks and the end-to-end tests, and both services in
-//! one process.
+//! Running the stack without Docker: both services in one process against
+//! a throwaway PostgreSQL (or the server in `DATABASE_URL`), for the dev
+//! stack and the benchmark. The PostgreSQL part is the `test-db` crate's.
 
-pub mod postgres;
 pub mod stack;

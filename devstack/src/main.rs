@@ -8,10 +8,13 @@
 use std::process::ExitCode;
 
 use devstack::stack::{StackError, StackOptions, start};
-use shared::telemetry::{self, LogFormat};
+use service_kit::telemetry;
+use shared::config::LogFormat;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
+    // .env first, so its RUST_LOG and LOG_FORMAT shape the logger too.
+    shared::config::load_dotenv();
     telemetry::init(LogFormat::from_env_or_detect());
     let options = StackOptions::from_env();
     let secrets = if options.secrets_given {

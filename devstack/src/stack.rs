@@ -3,50 +3,17 @@
 
 use std::collections::HashMap;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
-use shared::config::{ConfigError, EnvReader};
-use shared::startup::{Application, StartupError};
-
-use crate::postgres::TempPostgres;
-
-/// Where the stack's databases live.
-pub enum Database {
-    /// Started for this stack; deleted when it stops.
-    Throwaway(TempPostgres),
-    /// The server in `DATABASE_URL`.
-    Given(String),
-}
-
-impl Database {
-    /// The URL of database `name` on this server.
-    pub fn url(&self, name: &str) -> String {
-        match self {
-            Self::Throwaway(pg) => pg.url(name),
-            Self::Given(url) => {
-                let base = url.split('?').next().unwrap_or(url);
-                let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-                format!("{server}/{name}")
-            }
-        }
-    }
-
-    /// One line saying where the data is.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Throwaway(pg) => format!(
-                "throwaway PostgreSQL on 127.0.0.1:{} (deleted on exit)",
-                pg.port()
-            ),
-            Self::Given(_) => "the server in DATABASE_URL".to_owned(),
-        }
-    }
-}
+use service_kit::startup::{Application, StartupError};
+use shared::config::{ConfigError, EnvReader, random_secret};
+use test_db::{PgServer, ServerError};
 
 /// Why the stack did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
-    #[error("{0}")]
-    Database(String),
+    #[error("PostgreSQL: {}", service_kit::error::Chain(.0))]
+    Database(#[from] ServerError),
+    #[error("the database task failed: {0}")]
+    Task(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot start: {0}")]
@@ -77,8 +44,8 @@ impl StackOptions {
             auth_bind: var("AUTH_BIND_ADDR", &|| "127.0.0.1:8001".into()),
             profile_bind: var("PROFILE_BIND_ADDR", &|| "127.0.0.1:8002".into()),
             secrets_given: std::env::var_os("JWT_SECRET_KEY").is_some(),
-            access_secret: var("JWT_SECRET_KEY", &fresh_secret),
-            refresh_secret: var("JWT_REFRESH_SECRET_KEY", &fresh_secret),
+            access_secret: var("JWT_SECRET_KEY", &random_secret),
+            refresh_secret: var("JWT_REFRESH_SECRET_KEY", &random_secret),
             extra: Vec::new(),
         }
     }
@@ -88,7 +55,7 @@ impl StackOptions {
 pub struct Stack {
     pub auth: Application,
     pub profile: Application,
-    pub database: Database,
+    pub database: PgServer,
 }
 
 /// Starts the database (unless `DATABASE_URL` names one), creates a
@@ -96,7 +63,7 @@ pub struct Stack {
 pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
     let database = tokio::task::spawn_blocking(prepare_database)
         .await
-        .map_err(|error| StackError::Database(error.to_string()))??;
+        .map_err(|error| StackError::Task(error.to_string()))??;
     let host = |bind: &str| bind.replace("0.0.0.0", "localhost");
     let token_url = std::env::var("AUTH_TOKEN_URL")
         .unwrap_or_else(|_| format!("http://{}/login", host(&options.auth_bind)));
@@ -128,37 +95,12 @@ pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
     })
 }
 
-fn prepare_database() -> Result<Database, StackError> {
-    let failed = |error: &dyn std::fmt::Display| StackError::Database(error.to_string());
-    let database = match std::env::var("DATABASE_URL") {
-        Ok(url) => Database::Given(url),
-        Err(_) => {
-            let pg = TempPostgres::start().map_err(|e| failed(&e))?;
-            pg.stop_when_process_exits().map_err(|e| failed(&e))?;
-            Database::Throwaway(pg)
-        }
-    };
-    let admin = match &database {
-        Database::Throwaway(pg) => pg.url("postgres"),
-        Database::Given(url) => url.clone(),
-    };
-    let mut conn = PgConnection::establish(&admin)
-        .map_err(|error| StackError::Database(format!("cannot connect to PostgreSQL: {error}")))?;
+fn prepare_database() -> Result<PgServer, StackError> {
+    let server = PgServer::from_env_or_throwaway()?;
     for name in ["auth", "profile"] {
-        let exists = diesel::sql_query(format!(
-            "SELECT 1 FROM pg_database WHERE datname = '{name}'"
-        ))
-        .execute(&mut conn)
-        .map_err(|e| failed(&e))?;
-        if exists == 0 {
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .map_err(|error| {
-                    StackError::Database(format!("cannot create database {name}: {error}"))
-                })?;
-        }
+        server.create_database_if_missing(name)?;
     }
-    Ok(database)
+    Ok(server)
 }
 
 /// Both services' own origins under the names a browser may use, so each
@@ -175,13 +117,4 @@ fn dev_origins(binds: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// 64 hex characters from two random UUIDs: 244 random bits.
-pub fn fresh_secret() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
 }

@@ -5,6 +5,8 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use service_kit::error::InfraError;
+use shared::api::MAX_EMAIL_CHARS;
 use shared::claims::AccessClaims;
 use shared::token::TokenCodec;
 
@@ -26,17 +28,19 @@ impl FromRequest for Authenticated {
 fn authenticate(req: &HttpRequest) -> Result<Authenticated, ProfileError> {
     let codec = req
         .app_data::<web::Data<TokenCodec>>()
-        .ok_or_else(|| ProfileError::Internal("no token codec registered".into()))?;
+        .ok_or_else(|| InfraError::internal("no token codec registered"))?;
     let token = bearer_credentials(req)?;
     match codec.decode::<AccessClaims>(token) {
         // Signed with our secret but not an email we could have issued (a
         // NUL cannot even be stored): refused like any other bad token.
-        Ok(claims) if claims.email.contains('\0') || claims.email.chars().count() > 254 => {
+        Ok(claims)
+            if claims.email.contains('\0') || claims.email.chars().count() > MAX_EMAIL_CHARS =>
+        {
             tracing::info!("access token refused: unusable email claim");
             Err(ProfileError::InvalidToken)
         }
         Ok(claims) => {
-            shared::telemetry::record_session(claims.sub, claims.sid);
+            service_kit::telemetry::record_session(claims.sub, claims.sid);
             Ok(Authenticated(claims))
         }
         Err(reason) => {

@@ -1,13 +1,15 @@
 //! The profile service's one error type and its HTTP mapping.
 //!
 //! [`ProfileError::MissingToken`] and [`ProfileError::InvalidToken`] are
-//! the RFC 6750 answers (401 with `WWW-Authenticate`); database failures
-//! convert with `?` (503 when the database is away, else a logged 500).
+//! the RFC 6750 answers (401 with `WWW-Authenticate`); database and other
+//! unexpected failures convert with `?` into [`ProfileError::Infra`] (503
+//! when the database is away, else a logged, generic 500).
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
+use service_kit::error::InfraError;
+use service_kit::fallback::error_response;
 use shared::api::{ErrorBody, ErrorCode, FieldErrors};
-use shared::http::error_response;
 
 /// Everything a request to the profile service can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -18,10 +20,8 @@ pub enum ProfileError {
     MissingToken,
     #[error("invalid bearer token")]
     InvalidToken,
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error(transparent)]
+    Infra(#[from] InfraError),
 }
 
 impl ProfileError {
@@ -42,16 +42,7 @@ impl ProfileError {
                 C::InvalidToken,
                 "The access token is invalid or expired.",
             ),
-            Self::Unavailable(_) => plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                C::Unavailable,
-                "The service cannot reach its database; try again shortly.",
-            ),
-            Self::Internal(_) => plain(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                C::Internal,
-                "Something went wrong on our side.",
-            ),
+            Self::Infra(infra) => infra.status_and_body(),
         }
     }
 }
@@ -62,31 +53,19 @@ impl ResponseError for ProfileError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (status, body) = self.status_and_body();
-        let mut response = error_response(status, &body);
         let challenge = match self {
+            Self::Infra(infra) => return infra.error_response(),
+            Self::Validation(_) => None,
             Self::MissingToken => Some("Bearer"),
             Self::InvalidToken => Some("Bearer error=\"invalid_token\""),
-            Self::Unavailable(_) => {
-                tracing::warn!(error = %self, "request failed");
-                None
-            }
-            Self::Internal(_) => {
-                tracing::error!(error = %self, "request failed");
-                None
-            }
-            Self::Validation(_) => None,
         };
+        let (status, body) = self.status_and_body();
+        let mut response = error_response(status, &body);
         if let Some(challenge) = challenge {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static(challenge),
             );
-        }
-        if matches!(self, Self::Unavailable(_)) {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(1u32));
         }
         response
     }
@@ -100,22 +79,6 @@ impl From<FieldErrors> for ProfileError {
 
 impl From<diesel::result::Error> for ProfileError {
     fn from(error: diesel::result::Error) -> Self {
-        if shared::db::is_unreachable(&error) {
-            Self::Unavailable(error.to_string())
-        } else {
-            Self::Internal(error.to_string())
-        }
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for ProfileError {
-    fn from(error: diesel::r2d2::PoolError) -> Self {
-        Self::Unavailable(error.to_string())
-    }
-}
-
-impl From<actix_web::error::BlockingError> for ProfileError {
-    fn from(error: actix_web::error::BlockingError) -> Self {
-        Self::Internal(error.to_string())
+        Self::Infra(error.into())
     }
 }

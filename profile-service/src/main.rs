@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    shared::startup::run_main(
+    service_kit::startup::run_main(
         profile_service::config::Config::from_env,
         profile_service::startup::build,
     )

@@ -3,7 +3,7 @@
 
 use actix_web::http::Method;
 use actix_web::web;
-use shared::startup::{Application, ServerParts, StartupError, resource, serve};
+use service_kit::startup::{Application, ServerParts, StartupError, resource, serve};
 use shared::token::TokenCodec;
 
 use crate::config::Config;
@@ -15,12 +15,12 @@ const GET_PATCH: &[Method] = &[Method::GET, Method::PATCH];
 /// Waits for the database, migrates it, and binds `BIND_ADDR` (port 0
 /// picks a free port; see [`Application::port`]).
 pub async fn build(config: Config) -> Result<Application, StartupError> {
-    let pool = shared::db::pool(
+    let pool = service_kit::db::pool(
         &config.common.database_url,
         config.common.db_pool_max_size,
         config.common.db_connect_timeout,
     );
-    shared::db::wait_and_migrate(pool.clone(), MIGRATIONS).await?;
+    service_kit::db::wait_and_migrate(pool.clone(), MIGRATIONS).await?;
     let codec = web::Data::new(TokenCodec::new(
         &config.common.jwt_secret,
         &config.common.tokens,

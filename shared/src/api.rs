@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// The most characters an email may have (RFC 5321's path limit),
+/// counted in Unicode characters, inclusive. The auth service refuses a
+/// longer one at signup; the profile service refuses a token carrying one.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
 /// `POST /signup` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple"}))]

@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::telemetry::LogFormat;
 use crate::token::TokenSettings;
 
 /// The shortest secret the contract accepts, in bytes.
@@ -206,6 +206,57 @@ impl CommonConfig {
             log_format,
         })
     }
+}
+
+/// `LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Coloured, multi-field lines for people.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    /// `pretty` on a terminal, `json` otherwise.
+    pub fn detect() -> Self {
+        if std::io::stdout().is_terminal() {
+            Self::Pretty
+        } else {
+            Self::Json
+        }
+    }
+
+    /// `LOG_FORMAT` if it is valid, else [`LogFormat::detect`]; the config
+    /// reports an invalid value later, through the logger this picks.
+    pub fn from_env_or_detect() -> Self {
+        std::env::var("LOG_FORMAT")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(Self::detect)
+    }
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.to_ascii_lowercase().as_str() {
+            "pretty" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            _ => Err("use pretty or json".to_owned()),
+        }
+    }
+}
+
+/// A new random secret: 64 hex characters from two v4 UUIDs (244 bits from
+/// the operating system's CSPRNG), comfortably over [`MIN_SECRET_BYTES`].
+pub fn random_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// Whether two secrets are the same, without exposing either.

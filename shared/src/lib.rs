@@ -1,15 +1,12 @@
-//! What both services need and must agree on: the token claims and their
-//! verification, the API's request/response/error bodies, and the small
-//! pieces of configuration, HTTP, database and logging plumbing that would
-//! otherwise be written twice and drift apart.
+//! The contract both services (and any client or third service) agree on:
+//! the token claims and their codec, the API's request/response/error
+//! bodies with their OpenAPI schemas, and the rules for configuration
+//! values. It depends on no web framework, database driver or UI crate, so
+//! anything that wants [`claims::AccessClaims`] can depend on it cheaply.
+//! What the services *run on* is the `service-kit` crate.
 
 pub mod api;
 pub mod claims;
 pub mod config;
-pub mod db;
-pub mod health;
-pub mod http;
-pub mod openapi;
-pub mod startup;
-pub mod telemetry;
+pub mod responses;
 pub mod token;

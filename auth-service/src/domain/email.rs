@@ -4,8 +4,7 @@ use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
 
-/// The most characters an email may have (RFC 5321's path limit).
-pub const MAX_EMAIL_CHARS: usize = 254;
+pub use shared::api::MAX_EMAIL_CHARS;
 
 /// A syntactically valid email, trimmed and lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,11 +4,11 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use shared::api::{ErrorBody, TokenResponse};
+use shared::responses::{NotForm, PayloadTooLarge, RateLimited, Unavailable};
 use utoipa::ToSchema;
 
-use crate::error::{AuthError, TokenEndpointError};
-use crate::grants;
-use crate::rate_limit::ClientIp;
+use crate::error::AuthError;
+use crate::services::sessions;
 use crate::state::AppState;
 
 /// The token request form. Parameters the endpoint does not use
@@ -60,23 +60,21 @@ impl TokenRequest {
     responses(
         (status = 200, description = "A new token pair; `Cache-Control: no-store`.", body = TokenResponse, headers(("Cache-Control" = String, description = "`no-store`"), ("Pragma" = String, description = "`no-cache`"))),
         (status = 400, description = "`invalid_request` (malformed form, missing or repeated parameter), `invalid_grant` (wrong email or password, bad refresh token) or `unsupported_grant_type`.", body = ErrorBody, example = json!({"error": "invalid_grant", "detail": "Wrong email or password.", "error_description": "Wrong email or password."})),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody, example = json!({"error": "payload_too_large", "detail": "The request body is larger than 64 KiB.", "error_description": "The request body is larger than 64 KiB."})),
-        (status = 415, description = "Not a form (`unsupported_media_type`).", body = ErrorBody, example = json!({"error": "unsupported_media_type", "detail": "The request body must be sent with Content-Type: application/x-www-form-urlencoded.", "error_description": "The request body must be sent with Content-Type: application/x-www-form-urlencoded."})),
-        (status = 429, description = "Too many attempts from this client or on this account (`rate_limited`), with `Retry-After`.", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "rate_limited", "detail": "Too many attempts; try again after the time in Retry-After.", "error_description": "Too many attempts; try again after the time in Retry-After."})),
-        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly.", "error_description": "The service cannot reach its database; try again shortly."})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = NotForm),
+        (status = 429, response = RateLimited),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn token(
     state: web::Data<AppState>,
-    client: ClientIp,
     form: web::Form<TokenRequest>,
-) -> Result<HttpResponse, TokenEndpointError> {
-    state.rate_limit.check(client)?;
+) -> Result<HttpResponse, AuthError> {
     let form = form.into_inner();
     if form.has_undecodable_value() {
         return Err(AuthError::InvalidRequest(
             "Form values must be valid UTF-8 once percent-decoded.".into(),
-        ))?;
+        ));
     }
     let grant_type = form
         .grant_type
@@ -88,19 +86,19 @@ pub async fn token(
             let (Some(username), Some(password)) = (form.username, form.password) else {
                 return Err(AuthError::InvalidRequest(
                     "grant_type=password needs username and password.".into(),
-                ))?;
+                ));
             };
-            grants::password(&state, &username, password).await?
+            sessions::log_in(&state, &username, password).await?
         }
         "refresh_token" => {
             let Some(refresh_token) = form.refresh_token else {
                 return Err(AuthError::InvalidRequest(
                     "grant_type=refresh_token needs refresh_token.".into(),
-                ))?;
+                ));
             };
-            grants::refresh(&state, refresh_token).await?
+            sessions::refresh(&state, refresh_token).await?
         }
-        _ => return Err(AuthError::UnsupportedGrantType)?,
+        _ => return Err(AuthError::UnsupportedGrantType),
     };
     Ok(super::token_response(tokens))
 }

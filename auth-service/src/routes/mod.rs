@@ -1,6 +1,5 @@
-//! One module per resource. Handlers parse the input, hand the work to
-//! [`crate::grants`] or the blocking helpers of [`crate::state`], and shape
-//! the response.
+//! One module per resource. Handlers parse the input into domain types,
+//! hand the work to [`crate::services`], and shape the response.
 
 pub mod login;
 pub mod sessions;

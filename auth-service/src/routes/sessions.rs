@@ -1,12 +1,12 @@
 //! `POST /refresh` and `POST /logout`: a session's life after login.
 
 use actix_web::{HttpResponse, web};
+use service_kit::extract::JsonBody;
 use shared::api::{ErrorBody, RefreshRequest, TokenResponse};
-use shared::http::JsonBody;
+use shared::responses::{NotJson, PayloadTooLarge, RateLimited, Unavailable};
 
-use crate::error::{AuthError, TokenEndpointError};
-use crate::grants;
-use crate::rate_limit::ClientIp;
+use crate::error::AuthError;
+use crate::services::sessions;
 use crate::state::AppState;
 
 /// Exchanges a refresh token for a new pair in the same session (the same
@@ -19,20 +19,17 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "A new token pair; the presented refresh token is retired.", body = TokenResponse, headers(("Cache-Control" = String, description = "`no-store`"), ("Pragma" = String, description = "`no-cache`"))),
         (status = 400, description = "`invalid_request` (malformed JSON) or `invalid_grant` (invalid, expired, retired or revoked refresh token).", body = ErrorBody, example = json!({"error": "invalid_grant", "detail": "The refresh token is invalid, expired or revoked.", "error_description": "The refresh token is invalid, expired or revoked."})),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody, example = json!({"error": "payload_too_large", "detail": "The request body is larger than 64 KiB.", "error_description": "The request body is larger than 64 KiB."})),
-        (status = 415, description = "Not `application/json` (`unsupported_media_type`).", body = ErrorBody, example = json!({"error": "unsupported_media_type", "detail": "The request body must be sent with Content-Type: application/json.", "error_description": "The request body must be sent with Content-Type: application/json."})),
-        (status = 429, description = "Too many requests from this client (`rate_limited`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "rate_limited", "detail": "Too many attempts; try again after the time in Retry-After.", "error_description": "Too many attempts; try again after the time in Retry-After."})),
-        (status = 503, description = "The database is unreachable or the session is busy (`unavailable`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly.", "error_description": "The service cannot reach its database; try again shortly."})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = NotJson),
+        (status = 429, response = RateLimited),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn refresh(
     state: web::Data<AppState>,
-    client: ClientIp,
     body: JsonBody<RefreshRequest>,
-) -> Result<HttpResponse, TokenEndpointError> {
-    state.rate_limit.check(client)?;
-    let token = body.0.refresh_token;
-    let tokens = grants::refresh(&state, token).await?;
+) -> Result<HttpResponse, AuthError> {
+    let tokens = sessions::refresh(&state, body.0.refresh_token).await?;
     Ok(super::token_response(tokens))
 }
 
@@ -46,16 +43,15 @@ pub async fn refresh(
     responses(
         (status = 204, description = "The session is over (or never existed)."),
         (status = 400, description = "Malformed JSON or a missing field (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody, example = json!({"error": "payload_too_large", "detail": "The request body is larger than 64 KiB."})),
-        (status = 415, description = "Not `application/json` (`unsupported_media_type`).", body = ErrorBody, example = json!({"error": "unsupported_media_type", "detail": "The request body must be sent with Content-Type: application/json."})),
-        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly."})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = NotJson),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn logout(
     state: web::Data<AppState>,
     body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, AuthError> {
-    let token = body.0.refresh_token;
-    grants::logout(&state, token).await?;
+    sessions::log_out(&state, body.0.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }

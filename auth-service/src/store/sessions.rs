@@ -78,24 +78,31 @@ pub enum Rotation {
 /// Why a rotation did not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RotateError {
-    /// The session's row lock was not had within the lock timeout (or the
-    /// locking statement failed otherwise while the database is up).
-    #[error("the session is locked by another refresh: {0}")]
-    Busy(diesel::result::Error),
+    /// The session's row lock was not had within the lock timeout.
+    #[error("the session is locked by another refresh")]
+    Busy,
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
 }
 
-impl RotateError {
-    /// Classifies a failure of the locking statement: without a connection
-    /// problem it is contention, whatever language the server speaks.
-    fn locking(error: diesel::result::Error) -> Self {
-        match error {
-            diesel::result::Error::DatabaseError(..) if !shared::db::is_unreachable(&error) => {
-                Self::Busy(error)
-            }
-            other => Self::Query(other),
-        }
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Locks the row of `session` for this transaction (see the
+/// `lock_session` migration): `Busy` only when the lock timeout ran out.
+fn lock(conn: &mut PgConnection, session: Uuid) -> Result<(), RotateError> {
+    diesel::sql_query(LOCK_TIMEOUT).execute(conn)?;
+    let locked = diesel::sql_query("SELECT lock_session($1) AS locked")
+        .bind::<diesel::sql_types::Uuid, _>(session)
+        .get_result::<Locked>(conn)?
+        .locked;
+    if locked {
+        Ok(())
+    } else {
+        Err(RotateError::Busy)
     }
 }
 
@@ -144,14 +151,12 @@ pub fn rotate(
 ) -> Result<Rotation, RotateError> {
     let now = successor.issued_at;
     conn.transaction(|conn| {
-        diesel::sql_query(LOCK_TIMEOUT).execute(conn)?;
+        lock(conn, successor.session_id)?;
         let session = sessions::table
             .find(successor.session_id)
             .select(Session::as_select())
-            .for_update()
             .first(conn)
-            .optional()
-            .map_err(RotateError::locking)?;
+            .optional()?;
         let Some(session) =
             session.filter(|s| s.user_id == user && s.revoked_at.is_none() && s.expires_at > now)
         else {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::schema::users;
 
 /// A stored account.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct User {
     pub id: Uuid,
@@ -41,11 +41,6 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option
         .select(User::as_select())
         .first(conn)
         .optional()
-}
-
-/// The account's current email.
-pub fn email_of(conn: &mut PgConnection, id: Uuid) -> QueryResult<String> {
-    users::table.find(id).select(users::email).first(conn)
 }
 
 /// Replaces the password hash (a cost upgrade).

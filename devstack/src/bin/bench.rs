@@ -12,9 +12,10 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use devstack::stack::{StackOptions, fresh_secret, start};
+use devstack::stack::{StackOptions, start};
 use futures::StreamExt;
 use futures::stream;
+use shared::config::random_secret;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -87,8 +88,8 @@ async fn run() -> Result<(), String> {
         secrets_given: false,
         auth_bind: "127.0.0.1:0".into(),
         profile_bind: "127.0.0.1:0".into(),
-        access_secret: fresh_secret(),
-        refresh_secret: fresh_secret(),
+        access_secret: random_secret(),
+        refresh_secret: random_secret(),
         extra: vec![
             ("BCRYPT_COST".into(), cost.clone()),
             ("RATE_LIMIT_PER_MINUTE".into(), "0".into()),

@@ -3,10 +3,11 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::DateTime;
+use service_kit::db::{PgPool, blocking};
+use service_kit::extract::JsonBody;
 use shared::api::{ErrorBody, ProfilePatch, ProfileResponse};
 use shared::claims::AccessClaims;
-use shared::db::{PgPool, blocking};
-use shared::http::JsonBody;
+use shared::responses::{NotJson, PayloadTooLarge, Unavailable};
 
 use crate::bearer::Authenticated;
 use crate::domain::parse_patch;
@@ -28,7 +29,7 @@ fn touch(conn: &mut diesel::PgConnection, claims: &AccessClaims) -> diesel::Quer
     responses(
         (status = 200, description = "The caller's profile.", body = ProfileResponse),
         (status = 401, description = "Missing, malformed, expired or wrongly signed access token (`invalid_token`), with `WWW-Authenticate: Bearer`.", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent.")), example = json!({"error": "invalid_token", "detail": "The access token is invalid or expired."})),
-        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly."})),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get_me(
@@ -56,10 +57,10 @@ pub async fn get_me(
         (status = 200, description = "The updated profile.", body = ProfileResponse),
         (status = 400, description = "Malformed JSON, a wrong type or an unknown field (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
         (status = 401, description = "Missing or invalid access token (`invalid_token`).", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent.")), example = json!({"error": "invalid_token", "detail": "The access token is invalid or expired."})),
-        (status = 413, description = "Body over 64 KiB (`payload_too_large`).", body = ErrorBody, example = json!({"error": "payload_too_large", "detail": "The request body is larger than 64 KiB."})),
-        (status = 415, description = "Not `application/json` (`unsupported_media_type`).", body = ErrorBody, example = json!({"error": "unsupported_media_type", "detail": "The request body must be sent with Content-Type: application/json."})),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = NotJson),
         (status = 422, description = "A field too long or holding a NUL character (`validation_error`).", body = ErrorBody),
-        (status = 503, description = "The database is unreachable (`unavailable`).", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again.")), example = json!({"error": "unavailable", "detail": "The service cannot reach its database; try again shortly."})),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn patch_me(

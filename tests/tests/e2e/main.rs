@@ -5,13 +5,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod client;
+mod config;
 mod db;
 mod jwt;
 mod login;
+mod logs;
 mod me;
-mod ops;
+mod outage;
 mod rate_limit;
+mod routing;
+mod service;
 mod sessions;
+mod shutdown;
 mod signup;
 mod stack;
 mod tokens;

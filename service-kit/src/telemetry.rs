@@ -2,55 +2,13 @@
 //! per line otherwise, with actix's and r2d2's `log` records and panics
 //! routed through the same subscriber so no line escapes the format.
 
-use std::io::IsTerminal;
-use std::str::FromStr;
-
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use shared::config::LogFormat;
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
-
-/// `LOG_FORMAT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Coloured, multi-field lines for people.
-    Pretty,
-    /// One JSON object per line, for log shippers.
-    Json,
-}
-
-impl LogFormat {
-    /// `pretty` on a terminal, `json` otherwise.
-    pub fn detect() -> Self {
-        if std::io::stdout().is_terminal() {
-            Self::Pretty
-        } else {
-            Self::Json
-        }
-    }
-
-    /// `LOG_FORMAT` if it is valid, else [`LogFormat::detect`]; the config
-    /// reports an invalid value later, through the logger this picks.
-    pub fn from_env_or_detect() -> Self {
-        std::env::var("LOG_FORMAT")
-            .ok()
-            .and_then(|value| value.parse().ok())
-            .unwrap_or_else(Self::detect)
-    }
-}
-
-impl FromStr for LogFormat {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value.to_ascii_lowercase().as_str() {
-            "pretty" => Ok(Self::Pretty),
-            "json" => Ok(Self::Json),
-            _ => Err("use pretty or json".to_owned()),
-        }
-    }
-}
 
 /// Installs the global subscriber (once per process; later calls are
 /// ignored, which lets the dev stack run both services in one process).
@@ -79,7 +37,7 @@ pub fn init(format: LogFormat) {
 
 /// The span of each request (tracing-actix-web's, with a request id), plus
 /// the `user` and `session` it acts for once they are known. The one log
-/// line per request is [`crate::http::access_log`]'s.
+/// line per request is [`access_log`]'s.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
@@ -113,4 +71,27 @@ pub fn record_session(user: uuid::Uuid, session: uuid::Uuid) {
     let span = Span::current();
     span.record("user", tracing::field::display(user));
     span.record("session", tracing::field::display(session));
+}
+
+/// One log line per request: method, path (never the query string, which
+/// could carry a secret), status and latency, inside the request's span.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let outcome = next.call(req).await;
+    let status = match &outcome {
+        Ok(response) => response.status(),
+        Err(error) => error.as_response_error().status_code(),
+    };
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        tracing::warn!(%method, %path, status = status.as_u16(), latency_ms, "request");
+    } else {
+        tracing::info!(%method, %path, status = status.as_u16(), latency_ms, "request");
+    }
+    outcome
 }

@@ -1,6 +1,7 @@
 //! The PostgreSQL pool both services use: built without connecting, so a
-//! service can start (and keep running) while the database is away, plus
-//! the start-up wait that applies migrations once the database answers.
+//! service can start (and keep running) while the database is away, the
+//! start-up wait that applies migrations once the database answers, and
+//! [`blocking`], the one way a request reaches diesel.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,8 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::error::InfraError;
+
 /// A pool of PostgreSQL connections.
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 /// One connection taken from a [`PgPool`].
@@ -18,15 +21,17 @@ pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
 /// How long a service waits at start-up for its database.
 pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
+type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why the database could not be prepared at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
-    #[error("the database did not answer within {secs}s: {1}", secs = .0.as_secs())]
-    Unreachable(Duration, String),
-    #[error("database migrations failed: {0}")]
-    Migrations(String),
-    #[error("the start-up task failed: {0}")]
-    Task(String),
+    #[error("the database did not answer within {secs}s", secs = .0.as_secs())]
+    Unreachable(Duration, #[source] diesel::r2d2::PoolError),
+    #[error("database migrations failed")]
+    Migrations(#[source] Cause),
+    #[error("the start-up task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 /// A pool that opens connections on demand (none at build time) and waits
@@ -54,7 +59,7 @@ pub async fn wait_and_migrate(
             match pool.get() {
                 Ok(conn) => break conn,
                 Err(error) if started.elapsed() >= STARTUP_WAIT => {
-                    return Err(PrepareError::Unreachable(STARTUP_WAIT, error.to_string()));
+                    return Err(PrepareError::Unreachable(STARTUP_WAIT, error));
                 }
                 Err(error) => {
                     tracing::warn!(%error, "database not reachable yet; retrying");
@@ -65,7 +70,7 @@ pub async fn wait_and_migrate(
         migrate(&mut conn, migrations)
     })
     .await
-    .map_err(|error| PrepareError::Task(error.to_string()))?
+    .map_err(PrepareError::Task)?
 }
 
 /// Applies pending `migrations` on `conn` under an advisory lock.
@@ -74,14 +79,13 @@ pub fn migrate(
     migrations: EmbeddedMigrations,
 ) -> Result<(), PrepareError> {
     const MIGRATION_LOCK: i64 = 0x006d_6967_7261_7465; // "migrate"
-    let locked = diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
         .execute(conn)
-        .map_err(|error| PrepareError::Migrations(error.to_string()));
-    locked?;
+        .map_err(|error| PrepareError::Migrations(error.into()))?;
     let applied = conn
         .run_pending_migrations(migrations)
         .map(|versions| versions.len())
-        .map_err(|error| PrepareError::Migrations(error.to_string()));
+        .map_err(PrepareError::Migrations);
     let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn);
     let applied = applied?;
     if applied > 0 {
@@ -91,24 +95,10 @@ pub fn migrate(
 }
 
 /// Whether the database answers a trivial query now (blocking).
-pub fn ping(pool: &PgPool) -> bool {
-    pool.get()
-        .ok()
-        .and_then(|mut conn| diesel::sql_query("SELECT 1").execute(&mut conn).ok())
-        .is_some()
-}
-
-/// Whether a diesel error means the database went away (503) rather than a
-/// bug or a bad query (500).
-pub fn is_unreachable(error: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    matches!(
-        error,
-        Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _
-        )
-    )
+pub fn ping(pool: &PgPool) -> Result<(), InfraError> {
+    let mut conn = pool.get()?;
+    diesel::sql_query("SELECT 1").execute(&mut conn)?;
+    Ok(())
 }
 
 /// Runs `work` with a pooled connection on the blocking thread pool, inside
@@ -118,15 +108,16 @@ pub async fn blocking<T, E, F>(pool: &PgPool, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
-    E: From<diesel::r2d2::PoolError> + From<actix_web::error::BlockingError> + Send + 'static,
+    E: From<InfraError> + Send + 'static,
 {
     let pool = pool.clone();
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         span.in_scope(|| {
-            let mut conn = pool.get()?;
+            let mut conn = pool.get().map_err(InfraError::from)?;
             work(&mut conn)
         })
     })
-    .await?
+    .await
+    .map_err(InfraError::from)?
 }

@@ -1,32 +1,34 @@
 //! Starting a service the same way in both binaries: the HTTP server with
-//! the common middleware, health routes and docs around the service's own
-//! routes, and the `main` that reads config, starts and reports.
+//! the common middleware (CORS, JSON error fallback, access log, request
+//! span), health routes and docs around the service's own routes; graceful
+//! shutdown; and the `main` that reads config, starts and reports.
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::http::Method;
+use actix_web::http::{Method, header};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, Resource, guard, web};
+use shared::config::{ConfigError, LogFormat};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::ConfigError;
 use crate::db::PgPool;
-use crate::http::{
-    access_log, cors, form_config, json_config, json_errors, method_not_allowed, not_found,
-};
-use crate::telemetry::{self, LogFormat, RequestSpan};
+use crate::error::Chain;
+use crate::extract::{form_config, json_config};
+use crate::fallback::{json_errors, method_not_allowed, not_found};
+use crate::telemetry::{self, RequestSpan, access_log};
 
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] crate::db::PrepareError),
-    #[error("cannot listen on {0}: {1}")]
-    Bind(SocketAddr, std::io::Error),
+    #[error("cannot listen on {0}")]
+    Bind(SocketAddr, #[source] std::io::Error),
     #[error("{0}")]
     Other(String),
 }
@@ -150,14 +152,16 @@ where
     })
 }
 
-/// A service's whole `main`: start logging, read the config (exit 2 with
-/// one line naming every bad variable), build (exit 1 with one line), and
-/// serve until stopped (exit 0).
+/// A service's whole `main`: load `.env` (first, so its `RUST_LOG` and
+/// `LOG_FORMAT` shape the logger too), start logging, read the config (exit
+/// 2 with one line naming every bad variable), build (exit 1 with one
+/// line), and serve until stopped (exit 0).
 pub async fn run_main<C, B, Fut>(read_config: fn() -> Result<C, ConfigError>, build: B) -> ExitCode
 where
     B: FnOnce(C) -> Fut,
     Fut: Future<Output = Result<Application, StartupError>>,
 {
+    shared::config::load_dotenv();
     telemetry::init(LogFormat::from_env_or_detect());
     let config = match read_config() {
         Ok(config) => config,
@@ -169,7 +173,7 @@ where
     let application = match build(config).await {
         Ok(application) => application,
         Err(error) => {
-            tracing::error!("cannot start: {error}");
+            tracing::error!("cannot start: {}", Chain(&error));
             return ExitCode::from(1);
         }
     };
@@ -183,4 +187,22 @@ where
             ExitCode::from(1)
         }
     }
+}
+
+/// CORS for `origins` (none: CORS stays off, browsers refuse cross-origin
+/// calls). Preflights from other origins are refused with 400.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::OPTIONS])
+        // Swagger UI's token request always sends X-Requested-With.
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("x-requested-with"),
+        ])
+        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+        .max_age(3600)
 }

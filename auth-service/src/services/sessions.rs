@@ -1,10 +1,10 @@
-//! The three things a client does with credentials: log in with a password,
-//! exchange a refresh token, and end a session.
+//! Sessions: opening one with a password, rotating its refresh token, and
+//! ending it.
 //!
 //! bcrypt runs on the blocking pool *without* a database connection
-//! ([`hashing`]), and each database step takes a connection only for its
-//! queries ([`blocking`]): a login storm then queues on the CPU, not on the
-//! pool, and never turns into 503s while the database is fine.
+//! ([`with_passwords`]), and each database step takes a connection only
+//! for its queries ([`with_conn`]): a login storm then queues on the CPU,
+//! not on the pool, and never turns into 503s while the database is fine.
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
@@ -13,18 +13,29 @@ use uuid::Uuid;
 
 use crate::domain::{Email, Password};
 use crate::error::{AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
-use crate::state::{AppState, blocking, hashing};
-use crate::store::sessions::Rotation;
+use crate::offload::{with_conn, with_passwords};
+use crate::services::backoff::backoff_until;
+use crate::state::AppState;
+use crate::store::sessions::{NewRefreshToken, Rotation};
 use crate::store::{login_failures, sessions, users};
-use crate::tokens::fingerprint;
+use crate::tokens::{MintedRefresh, fingerprint};
 
-/// The longest back-off after repeated failed logins.
-const MAX_BACKOFF_SECONDS: i64 = 15 * 60;
+/// The row that stands for `minted` in the database, replacing `parent`.
+fn row_for(minted: &MintedRefresh, parent: Option<Uuid>, now: DateTime<Utc>) -> NewRefreshToken {
+    NewRefreshToken {
+        id: minted.claims.jti,
+        session_id: minted.claims.sid,
+        parent_id: parent,
+        token_hash: fingerprint(&minted.token),
+        issued_at: DateTime::from_timestamp(minted.claims.iat, 0).unwrap_or(now),
+        expires_at: DateTime::from_timestamp(minted.claims.exp, 0).unwrap_or(now),
+    }
+}
 
 /// The password grant: checks the email's back-off, verifies the password
 /// (against the dummy hash for an unknown email, at the same cost), counts
 /// failures per email, upgrades a weak hash, and opens a session.
-pub async fn password(
+pub async fn log_in(
     state: &web::Data<AppState>,
     username: &str,
     password: String,
@@ -32,7 +43,7 @@ pub async fn password(
     let now = Utc::now();
     let email = Email::parse(username).ok();
     let lookup = email.clone();
-    let (user, locked_until) = blocking(state, move |conn, _| {
+    let (user, locked_until) = with_conn(state, move |conn, _| {
         let Some(email) = lookup else {
             return Ok((None, None));
         };
@@ -48,7 +59,7 @@ pub async fn password(
         return Err(AuthError::RateLimited(wait));
     }
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let (verified, upgraded) = hashing(state, move |passwords| {
+    let (verified, upgraded) = with_passwords(state, move |passwords| {
         let verified = passwords.verify(&password, stored.as_deref());
         let upgraded = match stored {
             // A password that no longer meets the signup rules keeps its hash.
@@ -63,7 +74,7 @@ pub async fn password(
     .await?;
     let (Some(user), true) = (user, verified) else {
         if let Some(email) = email {
-            blocking(state, move |conn, state| {
+            with_conn(state, move |conn, state| {
                 let failures = login_failures::record(conn, email.as_str())?;
                 if let Some(until) = backoff_until(failures, state.login_failure_limit, now) {
                     login_failures::lock(conn, email.as_str(), until)?;
@@ -74,38 +85,22 @@ pub async fn password(
         }
         return Err(AuthError::InvalidGrant(BAD_CREDENTIALS));
     };
-    blocking(state, move |conn, state| {
+    with_conn(state, move |conn, state| {
         if let Some(hash) = upgraded {
             users::set_password_hash(conn, user.id, &hash)?;
             tracing::info!(user = %user.id, "password hash upgraded to the configured cost");
         }
         login_failures::clear(conn, &user.email, now)?;
-        let refresh = state
-            .tokens
-            .mint_refresh(user.id, Uuid::new_v4(), None, now)?;
-        sessions::open(conn, user.id, &refresh.record)?;
-        let session = refresh.record.session_id;
-        shared::telemetry::record_session(user.id, session);
+        let refresh = state.tokens.mint_refresh(user.id, Uuid::new_v4(), now)?;
+        sessions::open(conn, user.id, &row_for(&refresh, None, now))?;
+        let session = refresh.claims.sid;
+        service_kit::telemetry::record_session(user.id, session);
         tracing::info!("session opened");
         Ok(state
             .tokens
             .respond(user.id, &user.email, session, refresh.token, now)?)
     })
     .await
-}
-
-/// When an email that has now failed `failures` times in a row may try
-/// again: after `limit` failures the wait starts at 1 s and doubles with
-/// each further failure, up to 15 minutes.
-pub fn backoff_until(failures: i32, limit: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let limit = i64::from(limit);
-    let failures = i64::from(failures);
-    if limit == 0 || failures < limit {
-        return None;
-    }
-    let doublings = u32::try_from(failures - limit).unwrap_or(u32::MAX).min(20);
-    let seconds = 2_i64.pow(doublings).min(MAX_BACKOFF_SECONDS);
-    Some(now + chrono::Duration::seconds(seconds))
 }
 
 /// The refresh grant: verifies the token, then rotates it under the
@@ -119,27 +114,29 @@ pub async fn refresh(
         .tokens
         .verify_refresh(&token)
         .map_err(|_| AuthError::InvalidGrant(BAD_REFRESH_TOKEN))?;
-    shared::telemetry::record_session(claims.sub, claims.sid);
-    blocking(state, move |conn, state| {
+    service_kit::telemetry::record_session(claims.sub, claims.sid);
+    with_conn(state, move |conn, state| {
         let now = Utc::now();
-        let successor = state
-            .tokens
-            .mint_refresh(claims.sub, claims.sid, Some(claims.jti), now)?;
+        let successor = state.tokens.mint_refresh(claims.sub, claims.sid, now)?;
         let rotation = sessions::rotate(
             conn,
             claims.sub,
             claims.jti,
             &fingerprint(&token),
-            &successor.record,
+            &row_for(&successor, Some(claims.jti), now),
             state.reuse_grace,
         )?;
         let (email, refresh_token) = match rotation {
             Rotation::Rotated { email } => (email, successor.token),
             Rotation::Replayed { email, successor } => {
                 tracing::info!("retired refresh token replayed within the grace window");
-                let token = state
-                    .tokens
-                    .reissue_refresh(claims.sub, claims.sid, &successor)?;
+                let token = state.tokens.reissue_refresh(
+                    claims.sub,
+                    claims.sid,
+                    successor.id,
+                    successor.issued_at.timestamp(),
+                    successor.expires_at.timestamp(),
+                )?;
                 (email, token)
             }
             Rotation::ReuseDetected => {
@@ -157,11 +154,11 @@ pub async fn refresh(
 
 /// Ends the session `token` belongs to. A token that does not verify, or
 /// is unknown, changes nothing and is not reported: logout is idempotent.
-pub async fn logout(state: &web::Data<AppState>, token: String) -> Result<(), AuthError> {
+pub async fn log_out(state: &web::Data<AppState>, token: String) -> Result<(), AuthError> {
     let Ok(claims) = state.tokens.verify_refresh(&token) else {
         return Ok(());
     };
-    blocking(state, move |conn, _| {
+    with_conn(state, move |conn, _| {
         if sessions::revoke_by_token(
             conn,
             claims.sid,
@@ -169,28 +166,10 @@ pub async fn logout(state: &web::Data<AppState>, token: String) -> Result<(), Au
             &fingerprint(&token),
             Utc::now(),
         )? {
-            shared::telemetry::record_session(claims.sub, claims.sid);
+            service_kit::telemetry::record_session(claims.sub, claims.sid);
             tracing::info!("session ended by logout");
         }
         Ok(())
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_starts_at_the_limit_and_doubles_to_fifteen_minutes() {
-        let now = Utc::now();
-        let wait = |failures| backoff_until(failures, 10, now).map(|t| (t - now).num_seconds());
-        assert_eq!(wait(9), None);
-        assert_eq!(wait(10), Some(1));
-        assert_eq!(wait(11), Some(2));
-        assert_eq!(wait(13), Some(8));
-        assert_eq!(wait(30), Some(900));
-        assert_eq!(wait(i32::MAX), Some(900));
-        assert_eq!(backoff_until(50, 0, now), None);
-    }
 }

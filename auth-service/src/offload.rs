@@ -1,0 +1,37 @@
+//! The two ways the services reach blocking work, both off the async
+//! workers and inside the caller's tracing span: [`with_conn`] for
+//! queries (it holds a pooled connection), [`with_passwords`] for bcrypt
+//! (it holds none, so a login storm queues on the CPU, never on the pool).
+
+use actix_web::web;
+use diesel::PgConnection;
+use service_kit::error::InfraError;
+
+use crate::error::AuthError;
+use crate::passwords::Passwords;
+use crate::state::AppState;
+
+/// Runs `work` with a pooled connection and the state on the blocking
+/// thread pool (see [`service_kit::db::blocking`]).
+pub async fn with_conn<T, F>(state: &web::Data<AppState>, work: F) -> Result<T, AuthError>
+where
+    F: FnOnce(&mut PgConnection, &AppState) -> Result<T, AuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    let shared_state = state.clone();
+    service_kit::db::blocking(&state.pool, move |conn| work(conn, &shared_state)).await
+}
+
+/// Runs `work` (bcrypt) on the blocking thread pool, holding no database
+/// connection while it hashes.
+pub async fn with_passwords<T, F>(state: &web::Data<AppState>, work: F) -> Result<T, AuthError>
+where
+    F: FnOnce(&Passwords) -> Result<T, AuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    let state = state.clone();
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(|| work(&state.passwords)))
+        .await
+        .map_err(InfraError::from)?
+}

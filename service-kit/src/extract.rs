@@ -1,0 +1,141 @@
+//! Reading request bodies the contract's way: the extractor configs that
+//! answer bad JSON, bad forms, a wrong content type and bodies over 64 KiB
+//! with the JSON error body, and [`JsonBody`], which takes JSON objects only.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::{InternalError, JsonPayloadError, PayloadError, UrlencodedError};
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::de::DeserializeOwned;
+use shared::api::{ErrorBody, ErrorCode};
+
+use crate::fallback::error_response;
+
+/// The largest request body either service reads, JSON and forms alike.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+fn payload_error(error: &PayloadError) -> (StatusCode, ErrorBody) {
+    match error {
+        PayloadError::Overflow => too_large(),
+        _ => invalid_request("The request body could not be read.".into()),
+    }
+}
+
+fn too_large() -> (StatusCode, ErrorBody) {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorBody::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The request body is larger than {} KiB.", BODY_LIMIT / 1024),
+        ),
+    )
+}
+
+fn unsupported_media_type(expected: &str) -> (StatusCode, ErrorBody) {
+    (
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorBody::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("The request body must be sent with Content-Type: {expected}."),
+        ),
+    )
+}
+
+fn invalid_request(detail: String) -> (StatusCode, ErrorBody) {
+    (
+        StatusCode::BAD_REQUEST,
+        ErrorBody::new(ErrorCode::InvalidRequest, detail),
+    )
+}
+
+/// The contract's answer to a JSON body actix could not extract.
+pub fn json_error(error: &JsonPayloadError) -> (StatusCode, ErrorBody) {
+    match error {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            too_large()
+        }
+        JsonPayloadError::ContentType => unsupported_media_type("application/json"),
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => invalid_request(format!(
+            "The JSON body does not have the expected shape: {inner}."
+        )),
+        JsonPayloadError::Deserialize(_) => {
+            invalid_request("The request body is not valid JSON.".into())
+        }
+        JsonPayloadError::Payload(inner) => payload_error(inner),
+        _ => invalid_request("The request body could not be read.".into()),
+    }
+}
+
+/// The contract's answer to a form body actix could not extract.
+pub fn form_error(error: &UrlencodedError) -> (StatusCode, ErrorBody) {
+    match error {
+        UrlencodedError::Overflow { .. } => too_large(),
+        UrlencodedError::ContentType => unsupported_media_type("application/x-www-form-urlencoded"),
+        UrlencodedError::Parse(inner) => invalid_request(format!(
+            "The form body does not have the expected shape: {inner}."
+        )),
+        UrlencodedError::Payload(inner) => payload_error(inner),
+        _ => invalid_request("The form body could not be read.".into()),
+    }
+}
+
+fn reject<E>(error: E, (status, body): (StatusCode, ErrorBody)) -> actix_web::Error
+where
+    E: std::fmt::Debug + std::fmt::Display + 'static,
+{
+    InternalError::from_response(error, error_response(status, &body)).into()
+}
+
+/// JSON extraction with the 64 KiB limit and the contract's error bodies.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(BODY_LIMIT)
+        .error_handler(|error, _| {
+            let answer = json_error(&error);
+            reject(error, answer)
+        })
+}
+
+/// Form extraction with the 64 KiB limit and the contract's error bodies.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(BODY_LIMIT)
+        .error_handler(|error, _| {
+            let answer = form_error(&error);
+            reject(error, answer)
+        })
+}
+
+/// A JSON body that must be an object of `T`'s shape. `web::Json` alone
+/// would also build a struct from an array (`["a@b.c", "pw"]`), which no
+/// client means; this refuses it with 400 like any other wrong shape, and
+/// so does serde for a key given twice.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let raw = web::Json::<Box<serde_json::value::RawValue>>::from_request(req, payload);
+        Box::pin(async move {
+            let web::Json(raw) = raw.await?;
+            parse_object(raw.get()).map(JsonBody)
+        })
+    }
+}
+
+/// `text` (already known to be JSON) as an object of `T`'s shape.
+fn parse_object<T: DeserializeOwned>(text: &str) -> Result<T, actix_web::Error> {
+    if !text.trim_start().starts_with('{') {
+        let detail = "The JSON body must be an object.".to_owned();
+        return Err(reject("not an object", invalid_request(detail)));
+    }
+    serde_json::from_str(text).map_err(|error| {
+        let detail = format!("The JSON body does not have the expected shape: {error}.");
+        reject(error, invalid_request(detail))
+    })
+}

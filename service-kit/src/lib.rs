@@ -1,0 +1,19 @@
+//! What both services run on, so they start, answer errors, log and stop
+//! the same way: start-up and graceful shutdown ([`startup`]), request
+//! extraction with the contract's error bodies ([`extract`]), the JSON
+//! fallbacks for routing errors ([`fallback`]), the OAuth 2.0 error shape of
+//! token endpoints ([`token_endpoint`]), the one infrastructure error
+//! ([`error`]), the database pool ([`db`]), logging ([`telemetry`]), the
+//! health routes ([`health`]) and the OpenAPI/Swagger UI wiring ([`docs`]).
+//!
+//! The contract itself (claims, bodies, config rules) is the `shared` crate.
+
+pub mod db;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod fallback;
+pub mod health;
+pub mod startup;
+pub mod telemetry;
+pub mod token_endpoint;

@@ -1,0 +1,86 @@
+//! What operators read: one JSON line per request, never a secret.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use shared::api::ErrorCode;
+
+use crate::client::new_email;
+use crate::stack::TestStack;
+
+#[tokio::test]
+async fn logs_are_json_lines_without_passwords_hashes_or_tokens() {
+    let stack = TestStack::start().await;
+    let email = new_email();
+    let password = "a very distinctive password 42";
+    stack.signup(&email, password).await.expect::<Value>(201);
+    stack
+        .login(&email, "another distinctive password")
+        .await
+        .expect_error(400, ErrorCode::InvalidGrant);
+    let tokens: shared::api::TokenResponse = stack.login(&email, password).await.expect(200);
+    let next: shared::api::TokenResponse = stack.refresh(&tokens.refresh_token).await.expect(200);
+    stack.me(&next.access_token).await.expect::<Value>(200);
+    stack
+        .me("forged.token.value")
+        .await
+        .expect_error(401, ErrorCode::InvalidToken);
+    stack.logout(&next.refresh_token).await;
+    let hash = crate::db::password_hash(&mut stack.auth.db(), &email);
+    // The last requests' lines are written after their responses: wait
+    // for them rather than for a while.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let logged = |lines: Vec<String>, path: &str| {
+        lines
+            .iter()
+            .filter(|l| l.contains("\"message\":\"request\"") && l.contains(path))
+            .count()
+    };
+    while logged(stack.auth.logs(), "/logout") < 1 || logged(stack.profile.logs(), "/me") < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "request lines missing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let logs: Vec<String> = stack
+        .auth
+        .logs()
+        .into_iter()
+        .chain(stack.profile.logs())
+        .collect();
+    assert!(logs.len() > 10, "too few log lines: {logs:?}");
+    let secrets = [
+        password,
+        "another distinctive password",
+        &hash,
+        &tokens.access_token,
+        &tokens.refresh_token,
+        &next.access_token,
+        &next.refresh_token,
+        &stack.access_secret,
+        &stack.refresh_secret,
+        "forged.token.value",
+    ];
+    for line in &logs {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "not JSON: {line}"
+        );
+        for secret in secrets {
+            assert!(!line.contains(secret), "a secret is logged: {line}");
+        }
+    }
+    let requests = logs
+        .iter()
+        .filter(|l| l.contains("\"message\":\"request\""))
+        .count();
+    assert!(
+        requests >= 6,
+        "one line per request expected, saw {requests}"
+    );
+    assert!(
+        logs.iter().any(|l| l.contains("\"session\"")),
+        "requests are tied to sessions"
+    );
+}
