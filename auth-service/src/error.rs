@@ -14,8 +14,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use service_kit::error::{InfraError, with_retry_after};
-use service_kit::fallback::error_response;
+use service_kit::error::{InfraError, error_response, with_retry_after};
 use shared::api::{ErrorBody, ErrorCode, FieldErrors};
 
 /// Everything a request to the auth service can fail with.

@@ -7,8 +7,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
-use service_kit::error::InfraError;
-use service_kit::fallback::error_response;
+use service_kit::error::{InfraError, error_response};
 use shared::api::{ErrorBody, ErrorCode, FieldErrors};
 
 /// Everything a request to the profile service can fail with.

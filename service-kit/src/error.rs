@@ -14,8 +14,6 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use shared::api::{ErrorBody, ErrorCode};
 
-use crate::fallback::error_response;
-
 type Cause = Box<dyn StdError + Send + Sync + 'static>;
 
 /// A failure of what the service runs on, not of the request.
@@ -78,6 +76,11 @@ impl ResponseError for InfraError {
             Self::Internal(_) => response,
         }
     }
+}
+
+/// The response for `body` with `status` and `Content-Type: application/json`.
+pub fn error_response(status: StatusCode, body: &ErrorBody) -> HttpResponse {
+    HttpResponse::build(status).json(body)
 }
 
 /// `response` with `Retry-After: seconds` (at least 1).

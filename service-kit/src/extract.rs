@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 use shared::api::{ErrorBody, ErrorCode};
 
-use crate::fallback::error_response;
+use crate::error::error_response;
 
 /// The largest request body either service reads, JSON and forms alike.
 pub const BODY_LIMIT: usize = 64 * 1024;

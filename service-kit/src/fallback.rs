@@ -10,12 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse};
 use shared::api::{ErrorBody, ErrorCode};
 
-use crate::error::INTERNAL_DETAIL;
-
-/// The response for `body` with `status` and `Content-Type: application/json`.
-pub fn error_response(status: StatusCode, body: &ErrorBody) -> HttpResponse {
-    HttpResponse::build(status).json(body)
-}
+use crate::error::{INTERNAL_DETAIL, error_response};
 
 /// The app's default service: 404 `not_found`.
 pub async fn not_found() -> HttpResponse {
