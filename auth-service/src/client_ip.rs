@@ -20,6 +20,14 @@ pub struct TrustedProxies(pub Vec<IpAddr>);
 pub struct ClientNetwork(pub IpAddr);
 
 impl ClientNetwork {
+    /// The network as text: `203.0.113.7`, or `2001:db8:1:2::/64`.
+    pub fn label(&self) -> String {
+        match self.0 {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("{v6}/64"),
+        }
+    }
+
     /// The request's client network, resolved on first use and then kept
     /// in the request's extensions. `None` only without a peer address.
     pub fn of(req: &HttpRequest) -> Option<Self> {

@@ -27,6 +27,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpAddr>,
     /// `LOGIN_FAILURE_LIMIT`; 0 turns the back-off off.
     pub login_failure_limit: u32,
+    /// `LOGIN_FAILURE_ACCOUNT_LIMIT`; 0 turns the account ceiling off.
+    pub login_failure_account_limit: u32,
 }
 
 const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8001);
@@ -58,6 +60,8 @@ impl Config {
         let reuse_grace = env.number_in("REFRESH_REUSE_GRACE_SECONDS", 10, 0, 3600);
         let rate_limit = env.number_in("RATE_LIMIT_PER_MINUTE", 30, 0, 1_000_000);
         let login_failure_limit = env.number_in("LOGIN_FAILURE_LIMIT", 10, 0, 1_000_000);
+        let login_failure_account_limit =
+            env.number_in("LOGIN_FAILURE_ACCOUNT_LIMIT", 100, 0, 1_000_000);
         let trusted_proxies = env
             .list("TRUSTED_PROXIES")
             .into_iter()
@@ -83,6 +87,7 @@ impl Config {
                 rate_limit_per_minute: small(rate_limit),
                 trusted_proxies,
                 login_failure_limit: small(login_failure_limit),
+                login_failure_account_limit: small(login_failure_account_limit),
             }),
             // A missing required value was recorded above, so finish() failed.
             _ => Err(ConfigError(vec![

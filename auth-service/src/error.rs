@@ -113,7 +113,10 @@ impl From<DieselError> for AuthError {
     fn from(error: DieselError) -> Self {
         match &error {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
-                if info.constraint_name() == Some("users_email_key") =>
+                if matches!(
+                    info.constraint_name(),
+                    Some("users_email_key" | "users_email_skeleton_key")
+                ) =>
             {
                 Self::EmailTaken
             }

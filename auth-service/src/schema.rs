@@ -7,15 +7,33 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email_skeleton -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    login_failures (email) {
+    login_failures (email, network) {
         email -> Text,
+        network -> Text,
         failures -> Int4,
         locked_until -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_account_failures (email) {
+        email -> Text,
+        window_start -> Timestamptz,
+        failures -> Int4,
+    }
+}
+
+diesel::table! {
+    known_networks (user_id, network_hash) {
+        user_id -> Uuid,
+        network_hash -> Bytea,
+        expires_at -> Timestamptz,
     }
 }
 
@@ -44,4 +62,12 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens, login_failures);
+diesel::joinable!(known_networks -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    refresh_tokens,
+    login_failures,
+    login_account_failures,
+    known_networks,
+);

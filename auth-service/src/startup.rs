@@ -5,8 +5,11 @@
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::web;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use service_kit::startup::{Application, ServerParts, StartupError, resource, serve};
 use service_kit::token_endpoint::oauth_errors;
+use sha2::Sha256;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
@@ -33,12 +36,21 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         .await
         .map_err(|error| StartupError::Other(error.to_string()))?
         .map_err(|error| StartupError::Other(format!("cannot make the dummy hash: {error}")))?;
+    let network_key = network_key(&config.refresh_secret)?;
+    crate::services::accounts::backfill_skeletons(pool.clone())
+        .await
+        .map_err(|error| {
+            StartupError::Other(format!("cannot backfill email skeletons: {error}"))
+        })?;
     let state = web::Data::new(AppState {
         pool: pool.clone(),
         passwords,
         tokens: Tokens::new(&config),
         login_failure_limit: config.login_failure_limit,
+        login_failure_account_limit: config.login_failure_account_limit,
         reuse_grace: config.reuse_grace,
+        refresh_ttl: config.refresh_ttl,
+        network_key,
     });
     let rate_limit = web::Data::new(RateLimit::new(config.rate_limit_per_minute));
     let trusted_proxies = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
@@ -73,6 +85,16 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
                 .service(resource("/logout", POST).route(web::post().to(sessions::logout)));
         },
     })
+}
+
+/// The key of the known-network hashes, derived from the refresh secret
+/// for this one purpose.
+fn network_key(secret: &SecretString) -> Result<Hmac<Sha256>, StartupError> {
+    let invalid = |_| StartupError::Other("cannot key the network hashes".into());
+    let mut derive =
+        Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()).map_err(invalid)?;
+    derive.update(b"auth-service known networks v1");
+    Hmac::<Sha256>::new_from_slice(&derive.finalize().into_bytes()).map_err(invalid)
 }
 
 fn spawn_rate_limit_sweeper(rate_limit: web::Data<RateLimit>) {

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use service_kit::db::PgPool;
+use sha2::Sha256;
+use uuid::Uuid;
 
 use crate::passwords::Passwords;
 use crate::tokens::Tokens;
@@ -14,6 +17,24 @@ pub struct AppState {
     pub tokens: Tokens,
     /// `LOGIN_FAILURE_LIMIT`; 0 turns the back-off off.
     pub login_failure_limit: u32,
+    /// `LOGIN_FAILURE_ACCOUNT_LIMIT`; 0 turns the account ceiling off.
+    pub login_failure_account_limit: u32,
     /// `REFRESH_REUSE_GRACE_SECONDS`.
     pub reuse_grace: Duration,
+    /// `REFRESH_TOKEN_EXPIRE_MINUTES`: also how long a network a user
+    /// logged in from stays known.
+    pub refresh_ttl: Duration,
+    /// Keys the hashes of known networks (a server secret, so a copy of
+    /// the table does not tell where users log in from).
+    pub network_key: Hmac<Sha256>,
+}
+
+impl AppState {
+    /// The stored form of "`user` logged in from `network`".
+    pub fn network_hash(&self, user: Uuid, network: &str) -> Vec<u8> {
+        let mut mac = self.network_key.clone();
+        mac.update(user.as_bytes());
+        mac.update(network.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
 }

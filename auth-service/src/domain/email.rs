@@ -1,29 +1,42 @@
-//! An account's email address, normalised the one way the contract allows.
+//! An account's email address, normalised the one way the contract allows,
+//! and refused when it could pass for someone else's.
 
 use std::fmt;
 
+use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory};
+use icu_properties::{CodePointMapData, CodePointSetData};
 use unicode_normalization::UnicodeNormalization;
+use unicode_security::MixedScript;
 
 pub use shared::api::MAX_EMAIL_CHARS;
 
-/// A syntactically valid email, trimmed and lower-cased.
+/// A syntactically valid email: trimmed, NFKC-normalised, lower-cased,
+/// without invisible characters or scripts mixed inside a part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
-    /// Trims, lower-cases and NFC-normalises `raw` (so `zoë` typed with a
-    /// combining diaeresis is the same address as with `ë`), then checks
-    /// length and syntax. The error is the sentence the 422 body shows.
+    /// Trims, NFKC-normalises and lower-cases `raw` (so a fullwidth
+    /// `ａｄａ` is `ada`, and `zoë` typed with a combining diaeresis is the
+    /// same address as with `ë`), then checks it. The error is the
+    /// sentence the 422 body shows.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let email: String = raw.trim().to_lowercase().nfc().collect();
+        let email = normalise(raw);
         if email.contains('\0') {
             return Err("must not contain a NUL character");
+        }
+        if email.chars().any(is_invisible) {
+            return Err("must not contain invisible characters");
         }
         if email.chars().count() > MAX_EMAIL_CHARS {
             return Err("must be at most 254 characters");
         }
         if !email_address::EmailAddress::is_valid(&email) || email.starts_with('"') {
             return Err("must be a valid email address");
+        }
+        let (local, domain) = email.rsplit_once('@').unwrap_or_default();
+        if !local.is_single_script() || !domain.split('.').all(|label| label.is_single_script()) {
+            return Err("must not mix scripts (such as Latin and Cyrillic) within a part");
         }
         Ok(Self(email))
     }
@@ -32,6 +45,38 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What the address looks like: each non-ASCII character replaced by
+    /// its Unicode TR39 confusable skeleton (`ı` reads as `i`). Two
+    /// accounts may not share one, so nobody registers a look-alike of an
+    /// address that exists. ASCII is kept as it is: `rn` and `m` stay two
+    /// addresses, as every mail provider treats them.
+    pub fn skeleton(&self) -> String {
+        let mut skeleton = String::with_capacity(self.0.len());
+        for c in self.0.chars() {
+            if c.is_ascii() {
+                skeleton.push(c);
+            } else {
+                let one = c.to_string();
+                skeleton.extend(unicode_security::skeleton(&one).flat_map(char::to_lowercase));
+            }
+        }
+        skeleton
+    }
+}
+
+/// Trim, NFKC, lower-case, and NFKC again (lower-casing can leave a
+/// string that is not in NFKC), so normalising twice changes nothing.
+pub fn normalise(raw: &str) -> String {
+    let once: String = raw.trim().nfkc().collect();
+    once.to_lowercase().nfkc().collect()
+}
+
+/// A character a person cannot see: Unicode format characters (U+200B,
+/// U+00AD, ...) and default-ignorable code points (U+034F, U+3164, ...).
+fn is_invisible(c: char) -> bool {
+    CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+        || CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
 }
 
 impl fmt::Display for Email {
@@ -102,5 +147,68 @@ mod tests {
             Email::parse("Zoë@Example.com").map(|e| e.0),
             Ok("zoë@example.com".to_owned())
         );
+    }
+
+    #[test]
+    fn compatibility_forms_fold_to_the_plain_address() {
+        assert_eq!(
+            Email::parse("ａｄａ@ｅｘａｍｐｌｅ.com").map(|e| e.0),
+            Ok("ada@example.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn invisible_characters_are_refused() {
+        for raw in [
+            "ada\u{200b}@example.com",
+            "a\u{ad}da@example.com",
+            "ada\u{2060}@example.com",
+            "ad\u{34f}a@example.com",
+            "ada@exam\u{200d}ple.com",
+        ] {
+            assert_eq!(
+                Email::parse(raw),
+                Err("must not contain invisible characters"),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scripts_may_not_mix_inside_a_part_but_may_across_parts() {
+        let mixed = "must not mix scripts (such as Latin and Cyrillic) within a part";
+        assert_eq!(Email::parse("ad\u{430}@example.com"), Err(mixed));
+        assert_eq!(Email::parse("ada@ex\u{430}mple.com"), Err(mixed));
+        assert!(Email::parse("\u{430}\u{434}\u{430}@example.com").is_ok());
+        assert!(Email::parse("ada@\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.com").is_ok());
+        assert!(Email::parse("ada.42+tag@example.com").is_ok());
+    }
+
+    #[test]
+    fn look_alikes_share_a_skeleton_ascii_addresses_keep_their_own() {
+        let skeleton = |raw: &str| Email::parse(raw).map(|e| e.skeleton());
+        assert_eq!(
+            skeleton("k\u{131}m@example.com"),
+            skeleton("kim@example.com")
+        );
+        assert_eq!(
+            skeleton("\u{430}\u{430}\u{430}@example.com"),
+            skeleton("aaa@example.com")
+        );
+        assert_ne!(skeleton("rnary@example.com"), skeleton("mary@example.com"));
+    }
+
+    #[test]
+    fn normalising_twice_changes_nothing() {
+        for raw in [
+            "  ＡＤＡ@Example.com",
+            "ǅ@x.io",
+            "ﬁ@x.io",
+            "İ@x.io",
+            "Zoë@x.io",
+        ] {
+            let once = normalise(raw);
+            assert_eq!(normalise(&once), once, "{raw:?}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use shared::api::{ErrorBody, TokenResponse};
 use shared::responses::{NotForm, PayloadTooLarge, RateLimited, Unavailable};
 use utoipa::ToSchema;
 
+use crate::client_ip::ClientNetwork;
 use crate::error::AuthError;
 use crate::services::sessions;
 use crate::state::AppState;
@@ -68,6 +69,7 @@ impl TokenRequest {
 )]
 pub async fn token(
     state: web::Data<AppState>,
+    client: ClientNetwork,
     form: web::Form<TokenRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let form = form.into_inner();
@@ -88,7 +90,7 @@ pub async fn token(
                     "grant_type=password needs username and password.".into(),
                 ));
             };
-            sessions::log_in(&state, &username, password).await?
+            sessions::log_in(&state, client, &username, password).await?
         }
         "refresh_token" => {
             let Some(refresh_token) = form.refresh_token else {

@@ -2,6 +2,8 @@
 //! constraint (409 from the insert), never a check before it.
 
 use actix_web::web;
+use service_kit::db::PgPool;
+use service_kit::error::InfraError;
 use uuid::Uuid;
 
 use crate::domain::{Email, Password};
@@ -19,9 +21,11 @@ pub async fn sign_up(
 ) -> Result<User, AuthError> {
     let hash = with_passwords(state, move |passwords| Ok(passwords.hash(&password)?)).await?;
     let user = with_conn(state, move |conn, _| {
+        let skeleton = email.skeleton();
         let new = NewUser {
             id: Uuid::new_v4(),
             email: email.as_str(),
+            email_skeleton: &skeleton,
             password_hash: &hash,
         };
         Ok(users::insert(conn, &new)?)
@@ -29,4 +33,38 @@ pub async fn sign_up(
     .await?;
     tracing::info!(user = %user.id, "account created");
     Ok(user)
+}
+
+/// Gives accounts stored before look-alike skeletons existed their
+/// skeleton, at start-up. An account whose address is not in today's
+/// normal form (a re-normalisation would have merged it with another), or
+/// whose skeleton another account has, keeps none and is logged for an
+/// operator at every start: never merged, never dropped.
+pub async fn backfill_skeletons(pool: PgPool) -> Result<(), InfraError> {
+    service_kit::db::blocking(&pool, |conn| {
+        let mut after = Uuid::nil();
+        loop {
+            let page = users::without_skeleton(conn, after, 500)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(());
+            };
+            after = *last;
+            for (id, stored) in page {
+                let parsed = Email::parse(&stored).ok().filter(|e| e.as_str() == stored);
+                let Some(email) = parsed else {
+                    tracing::warn!(user = %id, "stored email breaks today's rules or would merge with another account once normalised; left for an operator");
+                    continue;
+                };
+                match users::set_skeleton(conn, id, &email.skeleton()) {
+                    Ok(()) => {}
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => tracing::warn!(user = %id, "stored email is a look-alike of another account's; left for an operator"),
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        }
+    })
+    .await
 }

@@ -11,13 +11,14 @@ use chrono::{DateTime, Utc};
 use shared::api::TokenResponse;
 use uuid::Uuid;
 
+use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, Password};
 use crate::error::{AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
 use crate::offload::{with_conn, with_passwords};
-use crate::services::backoff::backoff_until;
 use crate::state::AppState;
+use crate::store::login_failures::{Attempt, Verdict};
 use crate::store::sessions::{NewRefreshToken, Rotation};
-use crate::store::{login_failures, sessions, users};
+use crate::store::{known_networks, login_failures, sessions, users};
 use crate::tokens::{MintedRefresh, fingerprint};
 
 /// The row that stands for `minted` in the database, replacing `parent`.
@@ -32,26 +33,43 @@ fn row_for(minted: &MintedRefresh, parent: Option<Uuid>, now: DateTime<Utc>) -> 
     }
 }
 
-/// The password grant: checks the email's back-off, verifies the password
-/// (against the dummy hash for an unknown email, at the same cost), counts
-/// failures per email, upgrades a weak hash, and opens a session.
+/// The password grant. The attempt is counted first, per email and client
+/// network and (for a network that never logged in to the account) per
+/// account, in one statement each; only a counted attempt runs bcrypt
+/// (against the dummy hash for an unknown email, at the same cost). A
+/// success resets its network's count, remembers the network, upgrades a
+/// weak hash and opens a session.
 pub async fn log_in(
     state: &web::Data<AppState>,
+    client: ClientNetwork,
     username: &str,
     password: String,
 ) -> Result<TokenResponse, AuthError> {
     let now = Utc::now();
+    let network = client.label();
     let email = Email::parse(username).ok();
-    let lookup = email.clone();
-    let (user, locked_until) = with_conn(state, move |conn, _| {
+    let (lookup, counted_network) = (email.clone(), network.clone());
+    let (user, verdict, known) = with_conn(state, move |conn, state| {
         let Some(email) = lookup else {
-            return Ok((None, None));
+            return Ok((None, Verdict::Check, false));
         };
         let user = users::find_by_email(conn, email.as_str())?;
-        Ok((user, login_failures::locked_until(conn, email.as_str())?))
+        let user_id = user.as_ref().map_or(Uuid::nil(), |user| user.id);
+        let hash = state.network_hash(user_id, &counted_network);
+        let known = known_networks::is_known(conn, user_id, &hash, now)?;
+        let attempt = Attempt {
+            email: email.as_str(),
+            network: &counted_network,
+            known_network: known,
+            network_limit: state.login_failure_limit,
+            account_limit: state.login_failure_account_limit,
+            now,
+        };
+        Ok((user, login_failures::reserve(conn, &attempt)?, known))
     })
     .await?;
-    if let Some(until) = locked_until.filter(|until| *until > now) {
+    if let Verdict::Wait(until) = verdict {
+        tracing::info!("login refused while its email backs off");
         let wait = until
             .signed_duration_since(now)
             .to_std()
@@ -73,16 +91,6 @@ pub async fn log_in(
     })
     .await?;
     let (Some(user), true) = (user, verified) else {
-        if let Some(email) = email {
-            with_conn(state, move |conn, state| {
-                let failures = login_failures::record(conn, email.as_str())?;
-                if let Some(until) = backoff_until(failures, state.login_failure_limit, now) {
-                    login_failures::lock(conn, email.as_str(), until)?;
-                }
-                Ok(())
-            })
-            .await?;
-        }
         return Err(AuthError::InvalidGrant(BAD_CREDENTIALS));
     };
     with_conn(state, move |conn, state| {
@@ -90,7 +98,11 @@ pub async fn log_in(
             users::set_password_hash(conn, user.id, &hash)?;
             tracing::info!(user = %user.id, "password hash upgraded to the configured cost");
         }
-        login_failures::clear(conn, &user.email, now)?;
+        // A success is no failure: it leaves the account ceiling as it was.
+        login_failures::forget(conn, &user.email, &network, !known, now)?;
+        let known_until = now + chrono::Duration::from_std(state.refresh_ttl).unwrap_or_default();
+        let hash = state.network_hash(user.id, &network);
+        known_networks::remember(conn, user.id, &hash, known_until, now)?;
         let refresh = state.tokens.mint_refresh(user.id, Uuid::new_v4(), now)?;
         sessions::open(conn, user.id, &row_for(&refresh, None, now))?;
         let session = refresh.claims.sid;

@@ -23,10 +23,12 @@ pub struct User {
 pub struct NewUser<'a> {
     pub id: Uuid,
     pub email: &'a str,
+    pub email_skeleton: &'a str,
     pub password_hash: &'a str,
 }
 
-/// Inserts `user`; a taken email fails on the `users_email_key` constraint.
+/// Inserts `user`; a taken email fails on the `users_email_key`
+/// constraint, a look-alike of one on `users_email_skeleton_key`.
 pub fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> QueryResult<User> {
     diesel::insert_into(users::table)
         .values(user)
@@ -50,6 +52,31 @@ pub fn set_password_hash(conn: &mut PgConnection, id: Uuid, hash: &str) -> Query
             users::password_hash.eq(hash),
             users::updated_at.eq(diesel::dsl::now),
         ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Up to `limit` accounts after `after` (by id) stored before look-alike
+/// skeletons existed, or whose skeleton was taken: (id, email).
+pub fn without_skeleton(
+    conn: &mut PgConnection,
+    after: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<(Uuid, String)>> {
+    users::table
+        .filter(users::email_skeleton.is_null())
+        .filter(users::id.gt(after))
+        .select((users::id, users::email))
+        .order(users::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Sets the skeleton of account `id`; fails on `users_email_skeleton_key`
+/// when another account already looks the same.
+pub fn set_skeleton(conn: &mut PgConnection, id: Uuid, skeleton: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::email_skeleton.eq(skeleton))
         .execute(conn)
         .map(drop)
 }

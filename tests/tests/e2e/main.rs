@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backoff;
 mod client;
 mod config;
 mod db;
