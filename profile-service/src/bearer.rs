@@ -6,6 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use service_kit::error::InfraError;
+use service_kit::extract::OneAuthorization;
 use shared::api::MAX_EMAIL_CHARS;
 use shared::claims::AccessClaims;
 use shared::token::TokenCodec;
@@ -54,6 +55,9 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ProfileError> {
 /// scheme (such as Basic), means no bearer credentials at all; a Bearer
 /// header without a readable token is an invalid one.
 fn bearer_credentials(req: &HttpRequest) -> Result<&str, ProfileError> {
+    if OneAuthorization::is_ambiguous(req) {
+        return Err(ProfileError::AmbiguousCredentials);
+    }
     let value = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -19,6 +19,8 @@ pub enum ProfileError {
     MissingToken,
     #[error("invalid bearer token")]
     InvalidToken,
+    #[error("more than one Authorization header")]
+    AmbiguousCredentials,
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -41,6 +43,11 @@ impl ProfileError {
                 C::InvalidToken,
                 "The access token is invalid or expired.",
             ),
+            Self::AmbiguousCredentials => plain(
+                StatusCode::BAD_REQUEST,
+                C::InvalidRequest,
+                "Send one Authorization header, not several.",
+            ),
             Self::Infra(infra) => infra.status_and_body(),
         }
     }
@@ -57,6 +64,7 @@ impl ResponseError for ProfileError {
             Self::Validation(_) => None,
             Self::MissingToken => Some("Bearer"),
             Self::InvalidToken => Some("Bearer error=\"invalid_token\""),
+            Self::AmbiguousCredentials => Some("Bearer error=\"invalid_request\""),
         };
         let (status, body) = self.status_and_body();
         let mut response = error_response(status, &body);

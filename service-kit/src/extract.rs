@@ -1,17 +1,21 @@
-//! Reading request bodies the contract's way: the extractor configs that
-//! answer bad JSON, bad forms, a wrong content type and bodies over 64 KiB
-//! with the JSON error body, and [`JsonBody`], which takes JSON objects only.
+//! Reading requests the contract's way: the extractor configs that answer
+//! bad JSON, bad forms, a wrong content type, bodies over 64 KiB and bodies
+//! that stall with the JSON error body; [`JsonBody`] (JSON objects only)
+//! and [`FormBody`], which both refuse a charset other than UTF-8; and
+//! [`OneAuthorization`], which refuses a request with two `Authorization`
+//! headers instead of letting the first win.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::error::{InternalError, JsonPayloadError, PayloadError, UrlencodedError};
-use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde::de::DeserializeOwned;
 use shared::api::{ErrorBody, ErrorCode};
 
+use crate::body_deadline::{BODY_TIMEOUT, is_body_timeout};
 use crate::error::error_response;
 
 /// The largest request body either service reads, JSON and forms alike.
@@ -20,6 +24,16 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 fn payload_error(error: &PayloadError) -> (StatusCode, ErrorBody) {
     match error {
         PayloadError::Overflow => too_large(),
+        error if is_body_timeout(error) => (
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorBody::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "The request body did not arrive within {} s of its headers.",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            ),
+        ),
         _ => invalid_request("The request body could not be read.".into()),
     }
 }
@@ -120,10 +134,76 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if let Err(error) = utf8_only(req, "application/json") {
+            return Box::pin(std::future::ready(Err(error)));
+        }
         let raw = web::Json::<Box<serde_json::value::RawValue>>::from_request(req, payload);
         Box::pin(async move {
             let web::Json(raw) = raw.await?;
             parse_object(raw.get()).map(JsonBody)
+        })
+    }
+}
+
+/// A form body of `T`'s shape (`web::Form` with the contract's errors),
+/// refusing a charset other than UTF-8: actix would otherwise decode
+/// `charset=latin1` bodies, and two byte strings could become one password.
+pub struct FormBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if let Err(error) = utf8_only(req, "application/x-www-form-urlencoded") {
+            return Box::pin(std::future::ready(Err(error)));
+        }
+        let form = web::Form::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(FormBody(form.await?.into_inner())) })
+    }
+}
+
+/// 415 unless the body's `charset` (if any) is UTF-8.
+fn utf8_only(req: &HttpRequest, expected: &str) -> Result<(), actix_web::Error> {
+    let charset = match req.mime_type() {
+        Ok(Some(mime)) => mime
+            .get_param("charset")
+            .map(|c| c.as_str().to_ascii_lowercase()),
+        _ => None,
+    };
+    match charset.as_deref() {
+        None | Some("utf-8" | "utf8") => Ok(()),
+        Some(other) => {
+            let (status, mut body) = unsupported_media_type(expected);
+            body.detail = format!(
+                "The request body must be UTF-8 ({expected}; charset=utf-8), not charset={other}."
+            );
+            Err(reject("charset is not UTF-8", (status, body)))
+        }
+    }
+}
+
+/// Asserts a request carries at most one `Authorization` header: with two,
+/// which one counts would be a guess, so neither does (400).
+pub struct OneAuthorization;
+
+impl OneAuthorization {
+    /// Whether `req` has more than one `Authorization` header.
+    pub fn is_ambiguous(req: &HttpRequest) -> bool {
+        req.headers().get_all(header::AUTHORIZATION).count() > 1
+    }
+}
+
+impl FromRequest for OneAuthorization {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(if Self::is_ambiguous(req) {
+            let detail = "Send one Authorization header, not several.".to_owned();
+            Err(reject("two Authorization headers", invalid_request(detail)))
+        } else {
+            Ok(Self)
         })
     }
 }

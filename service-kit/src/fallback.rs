@@ -77,6 +77,7 @@ fn fallback_response(status: StatusCode, detail: String) -> HttpResponse {
         StatusCode::NOT_FOUND => ErrorCode::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
         StatusCode::UNAUTHORIZED => ErrorCode::InvalidToken,
         StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,

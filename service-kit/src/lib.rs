@@ -1,6 +1,7 @@
 //! What both services run on, so they start, answer errors, log and stop
 //! the same way: start-up and graceful shutdown ([`startup`]), request
-//! extraction with the contract's error bodies ([`extract`]), the JSON
+//! extraction with the contract's error bodies ([`extract`]) and a deadline
+//! on slow bodies ([`body_deadline`]), the JSON
 //! fallbacks for routing errors ([`fallback`]), the OAuth 2.0 error shape of
 //! token endpoints ([`token_endpoint`]), the one infrastructure error
 //! ([`error`]), the database pool ([`db`]), logging ([`telemetry`]), the
@@ -8,6 +9,7 @@
 //!
 //! The contract itself (claims, bodies, config rules) is the `shared` crate.
 
+pub mod body_deadline;
 pub mod db;
 pub mod docs;
 pub mod error;

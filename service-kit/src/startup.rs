@@ -16,6 +16,7 @@ use shared::config::{ConfigError, LogFormat};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::body_deadline::body_deadline;
 use crate::db::PgPool;
 use crate::error::Chain;
 use crate::extract::{form_config, json_config};
@@ -94,7 +95,8 @@ const GET: &[Method] = &[Method::GET, Method::HEAD];
 
 /// Binds `parts.bind_addr` and builds the server: the service's routes,
 /// `/healthz`, `/readyz`, `/docs`, `/openapi.json`, a JSON 404, CORS, the
-/// JSON error fallback and one log span per request.
+/// JSON error fallback, a deadline on slow bodies, one log span per
+/// request, and connection limits the file-descriptor limit can hold.
 pub fn serve<F>(parts: ServerParts<F>) -> Result<Application, StartupError>
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
@@ -110,6 +112,8 @@ where
     let bind_error = |error| StartupError::Bind(bind_addr, error);
     let listener = TcpListener::bind(bind_addr).map_err(bind_error)?;
     let local = listener.local_addr().map_err(bind_error)?;
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let limits = ConnectionLimits::for_this_process(workers, pool.max_size());
     let pool = web::Data::new(pool);
     let server = HttpServer::new(move || {
         App::new()
@@ -136,16 +140,27 @@ where
             )
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
             .default_service(web::to(not_found))
+            .wrap(from_fn(body_deadline))
             .wrap(cors(&cors_allowed_origins))
             .wrap(from_fn(json_errors))
             .wrap(from_fn(access_log))
             .wrap(TracingLogger::<RequestSpan>::new())
     })
     .disable_signals()
+    .workers(workers)
+    .max_connections(limits.per_worker)
+    .max_connection_rate(limits.rate_per_worker)
     .listen(listener)
     .map_err(bind_error)?
     .run();
-    tracing::info!(service = name, addr = %local, "listening");
+    tracing::info!(
+        service = name,
+        addr = %local,
+        workers,
+        max_connections = limits.per_worker * workers,
+        open_files_limit = limits.open_files,
+        "listening"
+    );
     Ok(Application {
         port: local.port(),
         server,
@@ -205,4 +220,46 @@ fn cors(origins: &[String]) -> Cors {
         ])
         .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
         .max_age(3600)
+}
+
+/// How many connections the server holds open, from the process's limit
+/// on open files: what is left after the database pool and a reserve for
+/// logs, libraries and the listener, shared by the workers. Past it, new
+/// connections wait in the kernel's accept queue instead of failing with
+/// "too many open files".
+struct ConnectionLimits {
+    open_files: usize,
+    per_worker: usize,
+    rate_per_worker: usize,
+}
+
+impl ConnectionLimits {
+    const RESERVE: usize = 64;
+
+    fn for_this_process(workers: usize, pool_size: u32) -> Self {
+        let open_files = open_files_limit().unwrap_or(1024);
+        let spare = open_files
+            .saturating_sub(Self::RESERVE)
+            .saturating_sub(usize::try_from(pool_size).unwrap_or(usize::MAX));
+        Self {
+            open_files,
+            per_worker: (spare / workers.max(1)).clamp(16, 25_000),
+            // New TLS-less connections a worker accepts at once (actix's
+            // default is 256): a flood of new connections queues.
+            rate_per_worker: 256,
+        }
+    }
+}
+
+/// The soft limit on open files, from `/proc/self/limits` (Linux).
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    let soft = line.split_whitespace().nth(3)?;
+    if soft == "unlimited" {
+        return Some(usize::MAX);
+    }
+    soft.parse().ok()
 }

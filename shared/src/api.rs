@@ -107,6 +107,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     EmailTaken,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     ValidationError,
     RateLimited,

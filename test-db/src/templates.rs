@@ -75,14 +75,24 @@ impl Templates {
 
     /// A fresh copy of `service`'s template, dropped with the value.
     pub fn database(&self, service: &str) -> Result<TestDatabase, ServerError> {
+        let template = self.inner.template(service);
+        self.new_database(service, &format!("TEMPLATE {template}"))
+    }
+
+    /// A fresh empty database (no migrations), dropped with the value: for
+    /// tests of the migrations themselves.
+    pub fn empty_database(&self, service: &str) -> Result<TestDatabase, ServerError> {
+        self.new_database(service, "")
+    }
+
+    fn new_database(&self, service: &str, options: &str) -> Result<TestDatabase, ServerError> {
         let name = format!(
             "{}_{service}_{}",
             self.inner.prefix,
             uuid::Uuid::new_v4().simple()
         );
-        let template = self.inner.template(service);
         self.inner
-            .execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))?;
+            .execute(&format!("CREATE DATABASE {name} {options}"))?;
         Ok(TestDatabase {
             url: self.inner.server.url(&name),
             name,

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
+use service_kit::extract::{FormBody, OneAuthorization};
 use shared::api::{ErrorBody, TokenResponse};
 use shared::responses::{NotForm, PayloadTooLarge, RateLimited, Unavailable};
 use utoipa::ToSchema;
@@ -68,11 +69,12 @@ impl TokenRequest {
     )
 )]
 pub async fn token(
+    _: OneAuthorization,
     state: web::Data<AppState>,
     client: ClientNetwork,
-    form: web::Form<TokenRequest>,
+    form: FormBody<TokenRequest>,
 ) -> Result<HttpResponse, AuthError> {
-    let form = form.into_inner();
+    let form = form.0;
     if form.has_undecodable_value() {
         return Err(AuthError::InvalidRequest(
             "Form values must be valid UTF-8 once percent-decoded.".into(),

@@ -1,7 +1,7 @@
 //! `POST /refresh` and `POST /logout`: a session's life after login.
 
 use actix_web::{HttpResponse, web};
-use service_kit::extract::JsonBody;
+use service_kit::extract::{JsonBody, OneAuthorization};
 use shared::api::{ErrorBody, RefreshRequest, TokenResponse};
 use shared::responses::{NotJson, PayloadTooLarge, RateLimited, Unavailable};
 
@@ -26,6 +26,7 @@ use crate::state::AppState;
     )
 )]
 pub async fn refresh(
+    _: OneAuthorization,
     state: web::Data<AppState>,
     body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, AuthError> {
@@ -49,6 +50,7 @@ pub async fn refresh(
     )
 )]
 pub async fn logout(
+    _: OneAuthorization,
     state: web::Data<AppState>,
     body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, AuthError> {

@@ -1,7 +1,7 @@
 //! `POST /signup`: creates an account.
 
 use actix_web::{HttpResponse, web};
-use service_kit::extract::JsonBody;
+use service_kit::extract::{JsonBody, OneAuthorization};
 use shared::api::{ErrorBody, FieldErrors, SignupRequest, UserResponse};
 use shared::responses::{NotJson, PayloadTooLarge, RateLimited, Unavailable};
 
@@ -29,6 +29,7 @@ use crate::state::AppState;
     )
 )]
 pub async fn signup(
+    _: OneAuthorization,
     state: web::Data<AppState>,
     body: JsonBody<SignupRequest>,
 ) -> Result<HttpResponse, AuthError> {

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod ambiguity;
 mod backoff;
 mod client;
 mod config;
@@ -19,5 +20,6 @@ mod service;
 mod sessions;
 mod shutdown;
 mod signup;
+mod slow_bodies;
 mod stack;
 mod tokens;

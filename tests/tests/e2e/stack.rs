@@ -32,6 +32,13 @@ fn templates() -> &'static Templates {
     }
 }
 
+/// A fresh database with no migrations applied, dropped with the value.
+pub fn empty_database(service: &str) -> TestDatabase {
+    templates()
+        .empty_database(service)
+        .unwrap_or_else(|e| panic!("cannot create an empty database: {e}"))
+}
+
 /// What a test may change about the stack.
 #[derive(Default)]
 pub struct StackBuilder {
