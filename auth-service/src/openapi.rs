@@ -5,7 +5,9 @@ use shared::api::{
     ErrorBody, ErrorCode, HealthResponse, RefreshRequest, SignupRequest, TokenResponse,
     UserResponse,
 };
-use shared::responses::{NotForm, NotJson, PayloadTooLarge, RateLimited, Unavailable};
+use shared::responses::{
+    NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, Unavailable,
+};
 use utoipa::OpenApi;
 
 use crate::routes;
@@ -34,7 +36,7 @@ use crate::routes;
         HealthResponse,
         ErrorBody,
         ErrorCode,
-    ), responses(PayloadTooLarge, NotJson, NotForm, RateLimited, Unavailable)),
+    ), responses(RequestTimeout, PayloadTooLarge, NotJson, NotForm, RateLimited, Unavailable)),
     tags(
         (name = "accounts", description = "Sign up."),
         (name = "sessions", description = "Log in, refresh, log out."),

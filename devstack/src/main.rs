@@ -3,20 +3,51 @@
 //! service, fresh secrets (unless `JWT_SECRET_KEY` / `JWT_REFRESH_SECRET_KEY`
 //! are set), both services; Ctrl-C stops everything. Other variables of the
 //! services (`BCRYPT_COST`, `RATE_LIMIT_PER_MINUTE`, ...) apply as usual;
-//! `AUTH_BIND_ADDR` and `PROFILE_BIND_ADDR` move the ports.
+//! `--auth-addr` / `AUTH_BIND_ADDR` and `--profile-addr` /
+//! `PROFILE_BIND_ADDR` move the ports. `--help` says all of it.
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use devstack::stack::{StackError, StackOptions, start};
 use service_kit::telemetry;
 use shared::config::LogFormat;
 
+/// The whole stack on this machine, without Docker: a throwaway PostgreSQL
+/// (or the server in DATABASE_URL), a database per service, fresh JWT
+/// secrets (unless JWT_SECRET_KEY / JWT_REFRESH_SECRET_KEY are set), and
+/// both services. Ctrl-C stops everything and deletes the throwaway data.
+/// Every variable of the services (BCRYPT_COST, RATE_LIMIT_PER_MINUTE, ...)
+/// applies; .env is read first.
+#[derive(Parser)]
+#[command(name = "devstack", version)]
+struct Args {
+    /// Where the auth service listens.
+    #[arg(
+        long,
+        env = "AUTH_BIND_ADDR",
+        default_value = "127.0.0.1:8001",
+        value_name = "ADDR"
+    )]
+    auth_addr: std::net::SocketAddr,
+    /// Where the profile service listens.
+    #[arg(
+        long,
+        env = "PROFILE_BIND_ADDR",
+        default_value = "127.0.0.1:8002",
+        value_name = "ADDR"
+    )]
+    profile_addr: std::net::SocketAddr,
+}
+
 #[actix_web::main]
 async fn main() -> ExitCode {
-    // .env first, so its RUST_LOG and LOG_FORMAT shape the logger too.
+    // .env first, so its RUST_LOG and LOG_FORMAT (and the addresses) count.
     shared::config::load_dotenv();
+    // --help and --version exit 0, a bad flag exits 2, before anything starts.
+    let args = Args::parse();
     telemetry::init(LogFormat::from_env_or_detect());
-    let options = StackOptions::from_env();
+    let options = StackOptions::new(args.auth_addr.to_string(), args.profile_addr.to_string());
     let secrets = if options.secrets_given {
         "JWT_SECRET_KEY / JWT_REFRESH_SECRET_KEY from the environment"
     } else {

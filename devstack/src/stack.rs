@@ -33,19 +33,16 @@ pub struct StackOptions {
 }
 
 impl StackOptions {
-    /// From the environment: `AUTH_BIND_ADDR`, `PROFILE_BIND_ADDR` (default
-    /// 127.0.0.1:8001 and :8002), the JWT secrets (fresh when unset).
-    pub fn from_env() -> Self {
-        shared::config::load_dotenv();
-        let var = |name: &str, default: &dyn Fn() -> String| {
-            std::env::var(name).unwrap_or_else(|_| default())
-        };
+    /// The services on `auth_bind` and `profile_bind`, with the JWT secrets
+    /// of the environment (`.env` included), or fresh ones when unset.
+    pub fn new(auth_bind: String, profile_bind: String) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         Self {
-            auth_bind: var("AUTH_BIND_ADDR", &|| "127.0.0.1:8001".into()),
-            profile_bind: var("PROFILE_BIND_ADDR", &|| "127.0.0.1:8002".into()),
-            secrets_given: std::env::var_os("JWT_SECRET_KEY").is_some(),
-            access_secret: var("JWT_SECRET_KEY", &random_secret),
-            refresh_secret: var("JWT_REFRESH_SECRET_KEY", &random_secret),
+            auth_bind,
+            profile_bind,
+            secrets_given: var("JWT_SECRET_KEY").is_some(),
+            access_secret: var("JWT_SECRET_KEY").unwrap_or_else(random_secret),
+            refresh_secret: var("JWT_REFRESH_SECRET_KEY").unwrap_or_else(random_secret),
             extra: Vec::new(),
         }
     }

@@ -3,7 +3,7 @@
 //! service so Swagger UI's Authorize button logs in there.
 
 use shared::api::{ErrorBody, ErrorCode, HealthResponse, ProfilePatch, ProfileResponse};
-use shared::responses::{NotJson, PayloadTooLarge, Unavailable};
+use shared::responses::{NotJson, PayloadTooLarge, RequestTimeout, Unavailable};
 use utoipa::OpenApi;
 
 use crate::routes;
@@ -17,7 +17,7 @@ use crate::routes;
     paths(routes::me::get_me, routes::me::patch_me, service_kit::health::healthz, service_kit::health::readyz),
     components(
         schemas(ProfileResponse, ProfilePatch, HealthResponse, ErrorBody, ErrorCode),
-        responses(PayloadTooLarge, NotJson, Unavailable)
+        responses(RequestTimeout, PayloadTooLarge, NotJson, Unavailable)
     ),
     tags(
         (name = "profile", description = "The caller's own profile."),

@@ -18,6 +18,18 @@ use crate::api::ErrorBody;
 )]
 pub struct PayloadTooLarge(pub ErrorBody);
 
+/// The body did not arrive within 10 s of the headers (`request_timeout`);
+/// the connection is closed.
+#[derive(ToResponse)]
+#[response(
+    description = "The body did not arrive within 10 s of its headers (`request_timeout`); the connection is closed.",
+    examples(
+        ("plain" = (value = json!({"error": "request_timeout", "detail": "The request body did not arrive within 10 s of its headers."}))),
+        ("token endpoint" = (value = json!({"error": "request_timeout", "detail": "The request body did not arrive within 10 s of its headers.", "error_description": "The request body did not arrive within 10 s of its headers."}))),
+    )
+)]
+pub struct RequestTimeout(pub ErrorBody);
+
 /// A JSON route called without `Content-Type: application/json`.
 #[derive(ToResponse)]
 #[response(

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use service_kit::extract::{JsonBody, OneAuthorization};
 use shared::api::{ErrorBody, RefreshRequest, TokenResponse};
-use shared::responses::{NotJson, PayloadTooLarge, RateLimited, Unavailable};
+use shared::responses::{NotJson, PayloadTooLarge, RateLimited, RequestTimeout, Unavailable};
 
 use crate::error::AuthError;
 use crate::services::sessions;
@@ -18,7 +18,8 @@ use crate::state::AppState;
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair; the presented refresh token is retired.", body = TokenResponse, headers(("Cache-Control" = String, description = "`no-store`"), ("Pragma" = String, description = "`no-cache`"))),
-        (status = 400, description = "`invalid_request` (malformed JSON) or `invalid_grant` (invalid, expired, retired or revoked refresh token).", body = ErrorBody, example = json!({"error": "invalid_grant", "detail": "The refresh token is invalid, expired or revoked.", "error_description": "The refresh token is invalid, expired or revoked."})),
+        (status = 400, description = "`invalid_request` (malformed JSON, more than one `Authorization` header) or `invalid_grant` (invalid, expired, retired or revoked refresh token).", body = ErrorBody, example = json!({"error": "invalid_grant", "detail": "The refresh token is invalid, expired or revoked.", "error_description": "The refresh token is invalid, expired or revoked."})),
+        (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = NotJson),
         (status = 429, response = RateLimited),
@@ -43,7 +44,8 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "The session is over (or never existed)."),
-        (status = 400, description = "Malformed JSON or a missing field (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
+        (status = 400, description = "Malformed JSON, a missing field or more than one `Authorization` header (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
+        (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = NotJson),
         (status = 503, response = Unavailable),

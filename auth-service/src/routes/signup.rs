@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use service_kit::extract::{JsonBody, OneAuthorization};
 use shared::api::{ErrorBody, FieldErrors, SignupRequest, UserResponse};
-use shared::responses::{NotJson, PayloadTooLarge, RateLimited, Unavailable};
+use shared::responses::{NotJson, PayloadTooLarge, RateLimited, RequestTimeout, Unavailable};
 
 use crate::domain::{Email, Password};
 use crate::error::AuthError;
@@ -19,8 +19,9 @@ use crate::state::AppState;
     request_body = SignupRequest,
     responses(
         (status = 201, description = "Account created.", body = UserResponse),
-        (status = 400, description = "Malformed JSON or a missing field (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
+        (status = 400, description = "Malformed JSON, a missing field or more than one `Authorization` header (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
         (status = 409, description = "The email is taken (`email_taken`).", body = ErrorBody, example = json!({"error": "email_taken", "detail": "An account with this email already exists."})),
+        (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = NotJson),
         (status = 422, description = "Invalid email or password (`validation_error`).", body = ErrorBody),

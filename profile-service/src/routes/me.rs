@@ -7,7 +7,7 @@ use service_kit::db::{PgPool, blocking};
 use service_kit::extract::JsonBody;
 use shared::api::{ErrorBody, ProfilePatch, ProfileResponse};
 use shared::claims::AccessClaims;
-use shared::responses::{NotJson, PayloadTooLarge, Unavailable};
+use shared::responses::{NotJson, PayloadTooLarge, RequestTimeout, Unavailable};
 
 use crate::bearer::Authenticated;
 use crate::domain::parse_patch;
@@ -28,6 +28,7 @@ fn touch(conn: &mut diesel::PgConnection, claims: &AccessClaims) -> diesel::Quer
     security(("oauth2" = [])),
     responses(
         (status = 200, description = "The caller's profile.", body = ProfileResponse),
+        (status = 400, description = "More than one `Authorization` header (`invalid_request`), with `WWW-Authenticate: Bearer error=\"invalid_request\"`.", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "Send one Authorization header, not several."})),
         (status = 401, description = "Missing, malformed, expired or wrongly signed access token (`invalid_token`), with `WWW-Authenticate: Bearer`.", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent.")), example = json!({"error": "invalid_token", "detail": "The access token is invalid or expired."})),
         (status = 503, response = Unavailable),
     )
@@ -55,8 +56,9 @@ pub async fn get_me(
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "The updated profile.", body = ProfileResponse),
-        (status = 400, description = "Malformed JSON, a wrong type or an unknown field (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
+        (status = 400, description = "Malformed JSON, a wrong type, an unknown field or more than one `Authorization` header (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
         (status = 401, description = "Missing or invalid access token (`invalid_token`).", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent.")), example = json!({"error": "invalid_token", "detail": "The access token is invalid or expired."})),
+        (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = NotJson),
         (status = 422, description = "A field too long or holding a NUL character (`validation_error`).", body = ErrorBody),

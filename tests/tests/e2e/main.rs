@@ -9,6 +9,7 @@ mod backoff;
 mod client;
 mod config;
 mod db;
+mod devstack;
 mod jwt;
 mod login;
 mod logs;
