@@ -3,16 +3,16 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use secrecy::SecretString;
 use shared::config::{CommonConfig, ConfigError, EnvReader, same_secret};
+use shared::keys::KeySet;
 
 /// Everything the auth service reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The variables both services share.
     pub common: CommonConfig,
-    /// `JWT_REFRESH_SECRET_KEY`.
-    pub refresh_secret: SecretString,
+    /// `JWT_REFRESH_KEYS` and/or `JWT_REFRESH_SECRET_KEY`.
+    pub refresh_keys: KeySet,
     /// `ACCESS_TOKEN_EXPIRE_MINUTES`.
     pub access_ttl: Duration,
     /// `REFRESH_TOKEN_EXPIRE_MINUTES`.
@@ -29,8 +29,16 @@ pub struct Config {
     pub login_failure_limit: u32,
     /// `LOGIN_FAILURE_ACCOUNT_LIMIT`; 0 turns the account ceiling off.
     pub login_failure_account_limit: u32,
+    /// `HASH_CONCURRENCY`: password hashes running at once.
+    pub hash_concurrency: usize,
+    /// `HASH_QUEUE_MAX`: requests waiting for a hashing slot.
+    pub hash_queue_max: usize,
+    /// `HASH_QUEUE_TIMEOUT_MS`: the longest wait for a slot.
+    pub hash_queue_timeout: Duration,
 }
 
+const DEFAULT_METRICS: SocketAddr =
+    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9101);
 const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8001);
 const MINUTE: u64 = 60;
 
@@ -46,12 +54,25 @@ impl Config {
 
     /// Reads and checks every variable through `env`.
     pub fn read(mut env: EnvReader) -> Result<Self, ConfigError> {
-        let common = CommonConfig::read(&mut env, DEFAULT_BIND);
-        let refresh_secret = env.secret("JWT_REFRESH_SECRET_KEY");
-        if let (Some(common), Some(refresh)) = (&common, &refresh_secret)
-            && same_secret(&common.jwt_secret, refresh)
-        {
-            env.problem("JWT_REFRESH_SECRET_KEY must differ from JWT_SECRET_KEY");
+        let common = CommonConfig::read(&mut env, DEFAULT_BIND, DEFAULT_METRICS);
+        let refresh = env.key_set("JWT_REFRESH_KEYS", "JWT_REFRESH_SECRET_KEY");
+        if let (Some(common), Some((refresh_keys, refresh_secret))) = (&common, &refresh) {
+            if let (Some(access), Some(refresh)) = (&common.jwt_secret, refresh_secret)
+                && same_secret(access, refresh)
+            {
+                env.problem("JWT_REFRESH_SECRET_KEY must differ from JWT_SECRET_KEY");
+            }
+            let shared_kids: Vec<&str> = common
+                .access_keys
+                .kids()
+                .filter(|kid| refresh_keys.kids().any(|other| other == *kid))
+                .collect();
+            if !shared_kids.is_empty() {
+                env.problem(format!(
+                    "JWT_KEYS and JWT_REFRESH_KEYS share kid {}: a key signs one kind of token only",
+                    shared_kids.join(", ")
+                ));
+            }
         }
         let access_minutes = env.number_in("ACCESS_TOKEN_EXPIRE_MINUTES", 30, 1, 24 * 60);
         let refresh_minutes =
@@ -62,6 +83,10 @@ impl Config {
         let login_failure_limit = env.number_in("LOGIN_FAILURE_LIMIT", 10, 0, 1_000_000);
         let login_failure_account_limit =
             env.number_in("LOGIN_FAILURE_ACCOUNT_LIMIT", 100, 0, 1_000_000);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from) as u64;
+        let hash_concurrency = env.number_in("HASH_CONCURRENCY", cores, 1, 1024);
+        let hash_queue_max = env.number_in("HASH_QUEUE_MAX", 64, 0, 1_000_000);
+        let hash_queue_timeout = env.number_in("HASH_QUEUE_TIMEOUT_MS", 2000, 1, 600_000);
         let trusted_proxies = env
             .list("TRUSTED_PROXIES")
             .into_iter()
@@ -76,10 +101,10 @@ impl Config {
             })
             .collect();
         env.finish()?;
-        match (common, refresh_secret) {
-            (Some(common), Some(refresh_secret)) => Ok(Self {
+        match (common, refresh) {
+            (Some(common), Some((refresh_keys, _))) => Ok(Self {
                 common,
-                refresh_secret,
+                refresh_keys,
                 access_ttl: Duration::from_secs(access_minutes * MINUTE),
                 refresh_ttl: Duration::from_secs(refresh_minutes * MINUTE),
                 bcrypt_cost: small(bcrypt_cost),
@@ -88,6 +113,9 @@ impl Config {
                 trusted_proxies,
                 login_failure_limit: small(login_failure_limit),
                 login_failure_account_limit: small(login_failure_account_limit),
+                hash_concurrency: usize::try_from(hash_concurrency).unwrap_or(1),
+                hash_queue_max: usize::try_from(hash_queue_max).unwrap_or(64),
+                hash_queue_timeout: Duration::from_millis(hash_queue_timeout),
             }),
             // A missing required value was recorded above, so finish() failed.
             _ => Err(ConfigError(vec![

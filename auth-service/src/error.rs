@@ -32,6 +32,9 @@ pub enum AuthError {
     EmailTaken,
     #[error("rate limited for {0:?}")]
     RateLimited(Duration),
+    /// The hashing gate is full: shed at once.
+    #[error("shed: {0}")]
+    Shed(crate::hash_gate::Shed),
     /// Another refresh of the same session holds its lock too long.
     #[error("refresh of this session is busy")]
     Busy,
@@ -71,6 +74,11 @@ impl AuthError {
                 C::RateLimited,
                 "Too many attempts; try again after the time in Retry-After.",
             ),
+            Self::Shed(_) => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                "Too many passwords are being checked right now; try again shortly.",
+            ),
             Self::Busy => plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 C::Unavailable,
@@ -96,6 +104,10 @@ impl ResponseError for AuthError {
             ),
             Self::Busy => {
                 tracing::warn!("a refresh waited too long for its session's lock");
+                with_retry_after(error_response(status, &body), 1)
+            }
+            Self::Shed(why) => {
+                tracing::warn!(reason = %why, "request shed by the hashing gate");
                 with_retry_after(error_response(status, &body), 1)
             }
             _ => error_response(status, &body),

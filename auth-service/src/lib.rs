@@ -9,6 +9,8 @@ pub mod client_ip;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod hash_gate;
+pub mod measure;
 pub mod offload;
 pub mod openapi;
 pub mod passwords;

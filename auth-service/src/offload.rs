@@ -22,16 +22,25 @@ where
     service_kit::db::blocking(&state.pool, move |conn| work(conn, &shared_state)).await
 }
 
-/// Runs `work` (bcrypt) on the blocking thread pool, holding no database
-/// connection while it hashes.
+/// Runs `work` (bcrypt) on the blocking thread pool once the hashing gate
+/// lets it in, holding no database connection while it waits or hashes.
 pub async fn with_passwords<T, F>(state: &web::Data<AppState>, work: F) -> Result<T, AuthError>
 where
     F: FnOnce(&Passwords) -> Result<T, AuthError> + Send + 'static,
     T: Send + 'static,
 {
+    let permit = state.hash_gate.enter().await.map_err(AuthError::Shed)?;
     let state = state.clone();
     let span = tracing::Span::current();
-    web::block(move || span.in_scope(|| work(&state.passwords)))
-        .await
-        .map_err(InfraError::from)?
+    web::block(move || {
+        let _permit = permit;
+        let started = std::time::Instant::now();
+        let done = span.in_scope(|| work(&state.passwords));
+        crate::measure::hash_duration(started.elapsed());
+        drop(_permit);
+        state.hash_gate.report();
+        done
+    })
+    .await
+    .map_err(InfraError::from)?
 }

@@ -1,52 +1,65 @@
 //! The per-client request limit on the credential endpoints
-//! (`RATE_LIMIT_PER_MINUTE`, burst as large): a limiter that knows nothing
-//! of HTTP, and [`per_client`], the middleware that applies it to a
-//! resource.
+//! (`RATE_LIMIT_PER_MINUTE`, burst as large), kept in PostgreSQL so that
+//! one, two or three replicas allow a client the same number of requests
+//! (`store::rate_limits`), and [`per_client`], the middleware that applies
+//! it to a resource.
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use service_kit::db::PgPool;
 use service_kit::error::InfraError;
 
 use crate::client_ip::ClientNetwork;
 use crate::error::AuthError;
+use crate::measure::{self, LoginOutcome};
+use crate::store::rate_limits;
 
-/// A GCRA limiter keyed by client network, or nothing when the limit is 0.
+/// The limit and the database that keeps its counts.
 pub struct RateLimit {
-    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    pool: PgPool,
+    per_minute: u32,
 }
 
 impl RateLimit {
-    /// `per_minute` requests a minute per client, with a burst as large.
-    pub fn new(per_minute: u32) -> Self {
-        let limiter = NonZeroU32::new(per_minute)
-            .map(|n| RateLimiter::keyed(Quota::per_minute(n).allow_burst(n)));
-        Self { limiter }
+    /// `per_minute` requests a minute per client, burst as large; 0 is off.
+    pub fn new(pool: PgPool, per_minute: u32) -> Self {
+        Self { pool, per_minute }
     }
 
     /// Counts one request from `client`; `Err` says how long to wait.
-    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        let Some(limiter) = &self.limiter else {
+    pub async fn check(&self, client: ClientNetwork) -> Result<(), AuthError> {
+        if self.per_minute == 0 {
             return Ok(());
-        };
-        limiter
-            .check_key(&client)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        }
+        let interval = 60.0 / f64::from(self.per_minute);
+        let burst = i32::try_from(self.per_minute).unwrap_or(i32::MAX);
+        let label = client.label();
+        let wait = service_kit::db::blocking(&self.pool, move |conn| {
+            Ok::<_, AuthError>(rate_limits::take(conn, &label, interval, burst)?)
+        })
+        .await?;
+        match wait {
+            None => Ok(()),
+            Some(seconds) => Err(AuthError::RateLimited(Duration::from_secs_f64(seconds))),
+        }
     }
 
-    /// Forgets clients that have been quiet for a while, so the table does
+    /// Forgets clients whose requests have all drained, so the table does
     /// not grow with every address ever seen.
-    pub fn forget_quiet_clients(&self) {
-        if let Some(limiter) = &self.limiter {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
+    pub async fn forget_quiet_clients(&self) {
+        if self.per_minute == 0 {
+            return;
+        }
+        let swept = service_kit::db::blocking(&self.pool, |conn| {
+            rate_limits::sweep(conn).map_err(InfraError::from)
+        })
+        .await;
+        if let Err(error) = swept {
+            tracing::warn!(error = %service_kit::error::Chain(&error), "cannot sweep the rate limits");
         }
     }
 
@@ -61,16 +74,20 @@ pub async fn per_client(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let verdict = match (
-        ClientNetwork::of(req.request()),
-        req.app_data::<web::Data<RateLimit>>(),
-    ) {
-        (Some(client), Some(limit)) => limit.check(client.0).map_err(AuthError::RateLimited),
+    let client = ClientNetwork::of(req.request());
+    let limit = req.app_data::<web::Data<RateLimit>>().cloned();
+    let verdict = match (client, limit) {
+        (Some(client), Some(limit)) => limit.check(client).await,
         _ => Err(InfraError::internal("rate limit middleware without its app data").into()),
     };
     match verdict {
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
         Err(error) => {
+            if matches!(error, AuthError::RateLimited(_))
+                && req.match_pattern().as_deref() == Some("/login")
+            {
+                measure::login(LoginOutcome::RateLimited);
+            }
             let response = error.error_response();
             Ok(req.into_response(response).map_into_right_body())
         }

@@ -6,13 +6,15 @@ use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use service_kit::startup::{Application, ServerParts, StartupError, resource, serve};
 use service_kit::token_endpoint::oauth_errors;
 use sha2::Sha256;
+use shared::keys::KeySet;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
+use crate::hash_gate::HashGate;
 use crate::passwords::Passwords;
 use crate::rate_limit::{RateLimit, per_client};
 use crate::routes::{login, sessions, signup};
@@ -36,7 +38,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         .await
         .map_err(|error| StartupError::Other(error.to_string()))?
         .map_err(|error| StartupError::Other(format!("cannot make the dummy hash: {error}")))?;
-    let network_key = network_key(&config.refresh_secret)?;
+    let network_key = network_key(&config.refresh_keys)?;
     crate::services::accounts::backfill_skeletons(pool.clone())
         .await
         .map_err(|error| {
@@ -45,6 +47,11 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
     let state = web::Data::new(AppState {
         pool: pool.clone(),
         passwords,
+        hash_gate: HashGate::new(
+            config.hash_concurrency,
+            config.hash_queue_max,
+            config.hash_queue_timeout,
+        ),
         tokens: Tokens::new(&config),
         login_failure_limit: config.login_failure_limit,
         login_failure_account_limit: config.login_failure_account_limit,
@@ -52,12 +59,13 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         refresh_ttl: config.refresh_ttl,
         network_key,
     });
-    let rate_limit = web::Data::new(RateLimit::new(config.rate_limit_per_minute));
+    let rate_limit = web::Data::new(RateLimit::new(pool.clone(), config.rate_limit_per_minute));
     let trusted_proxies = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
     spawn_rate_limit_sweeper(rate_limit.clone());
     serve(ServerParts {
         name: "auth-service",
         bind_addr: config.common.bind_addr,
+        metrics_addr: config.common.metrics_bind_addr,
         pool,
         cors_allowed_origins: config.common.cors_allowed_origins.clone(),
         openapi: crate::openapi::document(),
@@ -87,12 +95,14 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
     })
 }
 
-/// The key of the known-network hashes, derived from the refresh secret
-/// for this one purpose.
-fn network_key(secret: &SecretString) -> Result<Hmac<Sha256>, StartupError> {
+/// The key of the known-network hashes, derived for this one purpose from
+/// the refresh-token signing key (a new signer forgets known networks).
+fn network_key(keys: &KeySet) -> Result<Hmac<Sha256>, StartupError> {
     let invalid = |_| StartupError::Other("cannot key the network hashes".into());
-    let mut derive =
-        Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()).map_err(invalid)?;
+    let material = keys
+        .signing_material()
+        .ok_or_else(|| StartupError::Other("no refresh signing key".into()))?;
+    let mut derive = Hmac::<Sha256>::new_from_slice(material.expose_secret()).map_err(invalid)?;
     derive.update(b"auth-service known networks v1");
     Hmac::<Sha256>::new_from_slice(&derive.finalize().into_bytes()).map_err(invalid)
 }
@@ -102,7 +112,7 @@ fn spawn_rate_limit_sweeper(rate_limit: web::Data<RateLimit>) {
         let mut every = actix_web::rt::time::interval(RateLimit::SWEEP_EVERY);
         loop {
             every.tick().await;
-            rate_limit.forget_quiet_clients();
+            rate_limit.forget_quiet_clients().await;
         }
     });
 }

@@ -7,6 +7,7 @@ use service_kit::db::PgPool;
 use sha2::Sha256;
 use uuid::Uuid;
 
+use crate::hash_gate::HashGate;
 use crate::passwords::Passwords;
 use crate::tokens::Tokens;
 
@@ -14,6 +15,7 @@ use crate::tokens::Tokens;
 pub struct AppState {
     pub pool: PgPool,
     pub passwords: Passwords,
+    pub hash_gate: HashGate,
     pub tokens: Tokens,
     /// `LOGIN_FAILURE_LIMIT`; 0 turns the back-off off.
     pub login_failure_limit: u32,

@@ -40,8 +40,8 @@ fn seconds(duration: Duration) -> i64 {
 impl Tokens {
     pub fn new(config: &Config) -> Self {
         Self {
-            access: TokenCodec::new(&config.common.jwt_secret, &config.common.tokens),
-            refresh: TokenCodec::new(&config.refresh_secret, &config.common.tokens),
+            access: TokenCodec::new(config.common.access_keys.clone(), &config.common.tokens),
+            refresh: TokenCodec::new(config.refresh_keys.clone(), &config.common.tokens),
             settings: config.common.tokens.clone(),
             access_ttl: config.access_ttl,
             refresh_ttl: config.refresh_ttl,
@@ -58,6 +58,7 @@ impl Tokens {
         let expires = now.timestamp().saturating_add(seconds(self.refresh_ttl));
         let claims = self.refresh_claims(user, session, Uuid::new_v4(), now.timestamp(), expires);
         let token = self.refresh.encode(&claims)?;
+        crate::measure::token_issued("refresh");
         Ok(MintedRefresh { token, claims })
     }
 
@@ -74,6 +75,7 @@ impl Tokens {
         exp: i64,
     ) -> Result<String, TokenError> {
         let claims = self.refresh_claims(user, session, jti, iat, exp);
+        crate::measure::token_issued("refresh");
         self.refresh.encode(&claims)
     }
 
@@ -118,6 +120,7 @@ impl Tokens {
             sid: session,
             typ: TokenType::Access,
         };
+        crate::measure::token_issued("access");
         Ok(TokenResponse {
             access_token: self.access.encode(&claims)?,
             refresh_token,

@@ -14,6 +14,8 @@ pub struct Config {
     pub auth_token_url: String,
 }
 
+const DEFAULT_METRICS: SocketAddr =
+    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9102);
 const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8002);
 
 impl Config {
@@ -24,7 +26,7 @@ impl Config {
 
     /// Reads and checks every variable through `env`.
     pub fn read(mut env: EnvReader) -> Result<Self, ConfigError> {
-        let common = CommonConfig::read(&mut env, DEFAULT_BIND);
+        let common = CommonConfig::read(&mut env, DEFAULT_BIND, DEFAULT_METRICS);
         let auth_token_url =
             env.parse_or("AUTH_TOKEN_URL", "http://localhost:8001/login".to_owned());
         if !(auth_token_url.starts_with("http://") || auth_token_url.starts_with("https://")) {

@@ -22,12 +22,13 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
     );
     service_kit::db::wait_and_migrate(pool.clone(), MIGRATIONS).await?;
     let codec = web::Data::new(TokenCodec::new(
-        &config.common.jwt_secret,
+        config.common.access_keys.clone(),
         &config.common.tokens,
     ));
     serve(ServerParts {
         name: "profile-service",
         bind_addr: config.common.bind_addr,
+        metrics_addr: config.common.metrics_bind_addr,
         pool,
         cors_allowed_origins: config.common.cors_allowed_origins.clone(),
         openapi: crate::openapi::document(&config.auth_token_url),

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod fallback;
 pub mod health;
+pub mod metrics;
 pub mod startup;
 pub mod telemetry;
 pub mod token_endpoint;

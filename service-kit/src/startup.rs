@@ -34,10 +34,11 @@ pub enum StartupError {
     Other(String),
 }
 
-/// A bound, not yet running, service.
+/// A bound, not yet running, service (and its metrics listener).
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(Server, SocketAddr)>,
 }
 
 impl Application {
@@ -46,17 +47,30 @@ impl Application {
         self.port
     }
 
+    /// Where `GET /metrics` answers, unless `METRICS_BIND_ADDR` is empty.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// Serves until SIGTERM or Ctrl-C (SIGINT), then stops accepting and
     /// lets in-flight requests finish (up to 30 s). actix alone would treat
     /// Ctrl-C as a forced stop that drops them.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
+        });
         actix_web::rt::spawn(async move {
             match shutdown_signal().await {
                 Ok(signal) => tracing::info!(signal, "stopping: draining in-flight requests"),
                 Err(error) => tracing::error!(%error, "cannot listen for signals; stopping"),
             }
             handle.stop(true).await;
+            if let Some(metrics) = metrics {
+                metrics.stop(true).await;
+            }
         });
         self.server.await
     }
@@ -78,6 +92,8 @@ pub struct ServerParts<F> {
     /// `auth-service` or `profile-service`, for the start-up line.
     pub name: &'static str,
     pub bind_addr: SocketAddr,
+    /// `METRICS_BIND_ADDR`; `None` turns the metrics listener off.
+    pub metrics_addr: Option<SocketAddr>,
     pub pool: PgPool,
     pub cors_allowed_origins: Vec<String>,
     pub openapi: utoipa::openapi::OpenApi,
@@ -104,6 +120,7 @@ where
     let ServerParts {
         name,
         bind_addr,
+        metrics_addr,
         pool,
         cors_allowed_origins,
         openapi,
@@ -112,12 +129,24 @@ where
     let bind_error = |error| StartupError::Bind(bind_addr, error);
     let listener = TcpListener::bind(bind_addr).map_err(bind_error)?;
     let local = listener.local_addr().map_err(bind_error)?;
+    let metrics = match metrics_addr {
+        Some(addr) => {
+            let handle = crate::metrics::handle().map_err(StartupError::Other)?;
+            let served = crate::metrics::serve_metrics(addr, name, pool.clone(), handle)
+                .map_err(|error| StartupError::Bind(addr, error))?;
+            tracing::info!(service = name, addr = %served.1, "metrics listening");
+            Some(served)
+        }
+        None => None,
+    };
+    let service_name = web::Data::new(crate::metrics::ServiceName(name));
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let limits = ConnectionLimits::for_this_process(workers, pool.max_size());
     let pool = web::Data::new(pool);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(pool.clone())
+            .app_data(service_name.clone())
             .app_data(json_config())
             .app_data(form_config())
             .configure(routes.clone())
@@ -143,6 +172,7 @@ where
             .wrap(from_fn(body_deadline))
             .wrap(cors(&cors_allowed_origins))
             .wrap(from_fn(json_errors))
+            .wrap(from_fn(crate::metrics::http_metrics))
             .wrap(from_fn(access_log))
             .wrap(TracingLogger::<RequestSpan>::new())
     })
@@ -164,6 +194,7 @@ where
     Ok(Application {
         port: local.port(),
         server,
+        metrics,
     })
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::keys::{KeySet, KeySetError};
 use crate::token::TokenSettings;
 
 /// The shortest secret the contract accepts, in bytes.
@@ -72,6 +73,14 @@ impl EnvReader {
         }
     }
 
+    /// Whether `name` is set, but to nothing (which turns some things off).
+    pub fn is_set_empty(&self, name: &str) -> bool {
+        match self.overrides.get(name) {
+            Some(value) => value.trim().is_empty(),
+            None => std::env::var(name).is_ok_and(|value| value.trim().is_empty()),
+        }
+    }
+
     /// A variable that must be set.
     pub fn required(&mut self, name: &str) -> Option<String> {
         let value = self.raw(name);
@@ -81,17 +90,91 @@ impl EnvReader {
         value
     }
 
-    /// A required secret of at least [`MIN_SECRET_BYTES`] bytes.
-    pub fn secret(&mut self, name: &str) -> Option<SecretString> {
-        let value = self.required(name)?;
-        if value.len() < MIN_SECRET_BYTES {
+    /// A secret given as `name` or, Docker-style, as a file named by
+    /// `name_FILE` (one trailing newline dropped); both at once is a
+    /// problem. Never echoes the value.
+    pub fn secret_or_file(&mut self, name: &str) -> Option<SecretString> {
+        let file_name = format!("{name}_FILE");
+        let direct = self.raw(name);
+        let path = self.raw(&file_name);
+        match (direct, path) {
+            (Some(_), Some(_)) => {
+                self.problem(format!("give {name} or {file_name}, not both"));
+                None
+            }
+            (Some(value), None) => Some(SecretString::from(value)),
+            (None, Some(path)) => match std::fs::read_to_string(path.trim()) {
+                Ok(contents) => {
+                    let value = contents.strip_suffix('\n').unwrap_or(&contents);
+                    let value = value.strip_suffix('\r').unwrap_or(value);
+                    if value.trim().is_empty() {
+                        self.problem(format!("{file_name}={path:?} names an empty file"));
+                        return None;
+                    }
+                    Some(SecretString::from(value.to_owned()))
+                }
+                Err(error) => {
+                    self.problem(format!("{file_name}={path:?} cannot be read: {error}"));
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    /// A secret (or its `_FILE`) that must be given.
+    pub fn required_secret(&mut self, name: &str) -> Option<SecretString> {
+        let value = self.secret_or_file(name);
+        if value.is_none() && !self.names_problem(name) {
+            self.problem(format!("{name} is required but not set"));
+        }
+        value
+    }
+
+    /// An optional signing secret (or its `_FILE`) of at least
+    /// [`MIN_SECRET_BYTES`] bytes.
+    pub fn signing_secret(&mut self, name: &str) -> Option<SecretString> {
+        let value = self.secret_or_file(name)?;
+        let len = value.expose_secret().len();
+        if len < MIN_SECRET_BYTES {
             self.problem(format!(
-                "{name} must be at least {MIN_SECRET_BYTES} bytes long (it has {})",
-                value.len()
+                "{name} must be at least {MIN_SECRET_BYTES} bytes long (it has {len})"
             ));
             return None;
         }
-        Some(SecretString::from(value))
+        Some(value)
+    }
+
+    /// The keys of one kind of token: the JWK Set in `set_name` (or its
+    /// `_FILE`) and/or the single secret in `secret_name`; one of them is
+    /// required.
+    pub fn key_set(
+        &mut self,
+        set_name: &str,
+        secret_name: &str,
+    ) -> Option<(KeySet, Option<SecretString>)> {
+        let set = self.secret_or_file(set_name);
+        let secret = self.signing_secret(secret_name);
+        if self.names_problem(set_name) || self.names_problem(secret_name) {
+            return None;
+        }
+        match KeySet::new(set.as_ref(), secret.as_ref()) {
+            Ok(keys) => Some((keys, secret)),
+            Err(KeySetError::Empty) => {
+                self.problem(format!(
+                    "{secret_name} is required but not set (or set {set_name})"
+                ));
+                None
+            }
+            Err(error) => {
+                self.problem(format!("{set_name} {error}"));
+                None
+            }
+        }
+    }
+
+    fn names_problem(&self, name: &str) -> bool {
+        self.problems.iter().any(|p| p.contains(name))
     }
 
     /// A parsed value, or `default` when the variable is not set.
@@ -153,8 +236,12 @@ impl EnvReader {
 pub struct CommonConfig {
     /// `DATABASE_URL`: may hold a password, hence secret.
     pub database_url: SecretString,
-    /// `JWT_SECRET_KEY`: signs (auth) and verifies (both) access tokens.
-    pub jwt_secret: SecretString,
+    /// `JWT_KEYS` and/or `JWT_SECRET_KEY`: sign (auth) and verify (both)
+    /// access tokens.
+    pub access_keys: KeySet,
+    /// `JWT_SECRET_KEY` itself, when given (auth compares it with the
+    /// refresh secret).
+    pub jwt_secret: Option<SecretString>,
     /// `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`.
     pub tokens: TokenSettings,
     /// `DB_CONNECT_TIMEOUT_SECONDS`.
@@ -163,6 +250,8 @@ pub struct CommonConfig {
     pub db_pool_max_size: u32,
     /// `BIND_ADDR`.
     pub bind_addr: SocketAddr,
+    /// `METRICS_BIND_ADDR`; `None` (set empty) turns the listener off.
+    pub metrics_bind_addr: Option<SocketAddr>,
     /// `CORS_ALLOWED_ORIGINS`.
     pub cors_allowed_origins: Vec<String>,
     /// `LOG_FORMAT`.
@@ -170,18 +259,27 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
-    /// Reads the shared variables; `default_bind` differs per service.
-    /// Returns `None` when a required one is missing (the reader has the
-    /// reason).
-    pub fn read(env: &mut EnvReader, default_bind: SocketAddr) -> Option<Self> {
-        let database_url = env.required("DATABASE_URL").map(SecretString::from);
-        let jwt_secret = env.secret("JWT_SECRET_KEY");
+    /// Reads the shared variables; the default addresses differ per
+    /// service. Returns `None` when a required one is missing (the reader
+    /// has the reason).
+    pub fn read(
+        env: &mut EnvReader,
+        default_bind: SocketAddr,
+        default_metrics: SocketAddr,
+    ) -> Option<Self> {
+        let database_url = env.required_secret("DATABASE_URL");
+        let access_keys = env.key_set("JWT_KEYS", "JWT_SECRET_KEY");
         let issuer = env.parse_or("JWT_ISSUER", "auth-service".to_owned());
         let audience = env.parse_or("JWT_AUDIENCE", "profile-service".to_owned());
         let leeway_seconds = env.number_in("JWT_LEEWAY_SECONDS", 30, 0, 3600);
         let db_connect_timeout = env.number_in("DB_CONNECT_TIMEOUT_SECONDS", 3, 1, 300);
         let db_pool_max_size = env.number_in("DB_POOL_MAX_SIZE", 16, 1, 1000);
         let bind_addr = env.parse_or("BIND_ADDR", default_bind);
+        let metrics_bind_addr = if env.is_set_empty("METRICS_BIND_ADDR") {
+            None
+        } else {
+            Some(env.parse_or("METRICS_BIND_ADDR", default_metrics))
+        };
         let cors_allowed_origins = env.list("CORS_ALLOWED_ORIGINS");
         for origin in &cors_allowed_origins {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
@@ -193,7 +291,8 @@ impl CommonConfig {
         let log_format = env.parse_or("LOG_FORMAT", LogFormat::detect());
         Some(Self {
             database_url: database_url?,
-            jwt_secret: jwt_secret?,
+            access_keys: access_keys.as_ref()?.0.clone(),
+            jwt_secret: access_keys?.1,
             tokens: TokenSettings {
                 issuer,
                 audience,
@@ -202,6 +301,7 @@ impl CommonConfig {
             db_connect_timeout: Duration::from_secs(db_connect_timeout),
             db_pool_max_size: u32::try_from(db_pool_max_size).unwrap_or(16),
             bind_addr,
+            metrics_bind_addr,
             cors_allowed_origins,
             log_format,
         })
@@ -259,9 +359,14 @@ pub fn random_secret() -> String {
     )
 }
 
-/// Whether two secrets are the same, without exposing either.
+/// Whether two secrets are the same, compared in constant time.
 pub fn same_secret(a: &SecretString, b: &SecretString) -> bool {
-    a.expose_secret() == b.expose_secret()
+    use subtle::ConstantTimeEq;
+    bool::from(
+        a.expose_secret()
+            .as_bytes()
+            .ct_eq(b.expose_secret().as_bytes()),
+    )
 }
 
 #[cfg(test)]

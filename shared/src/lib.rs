@@ -8,5 +8,6 @@
 pub mod api;
 pub mod claims;
 pub mod config;
+pub mod keys;
 pub mod responses;
 pub mod token;

@@ -1,11 +1,12 @@
 //! Signing and verifying JWTs the way the contract says: HS256 only, with
-//! `exp`, `iat`, `iss`, `aud` and `typ` checked explicitly. One
-//! [`TokenCodec`] per secret; the verification rules are built once.
+//! `exp`, `iat`, `iss`, `aud` and `typ` checked explicitly, and the key
+//! picked by the header's `kid` (see [`KeySet`]). One [`TokenCodec`] per
+//! kind of token; the verification rules are built once.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use secrecy::{ExposeSecret, SecretString};
+use jsonwebtoken::{Algorithm, Header, Validation};
 
 use crate::claims::Claims;
+use crate::keys::KeySet;
 
 /// Why a token was refused. It never carries the token itself.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,13 @@ pub enum TokenError {
     /// `iat` is before 1970.
     #[error("token issued before the epoch")]
     IssuedBeforeEpoch,
+    /// The header names a `kid` this service does not have, or has no
+    /// `kid` while no single secret is configured.
+    #[error("token signed with an unknown key")]
+    UnknownKey,
+    /// Nothing to sign with (a verify-only configuration).
+    #[error("no signing key configured")]
+    NoSigningKey,
 }
 
 /// Where tokens come from and whom they are for, shared by issuer and
@@ -37,18 +45,16 @@ pub struct TokenSettings {
     pub leeway_seconds: u64,
 }
 
-/// Signs and verifies tokens of one secret.
+/// Signs and verifies tokens of one kind.
 pub struct TokenCodec {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: KeySet,
     validation: Validation,
     leeway_seconds: i64,
 }
 
 impl TokenCodec {
-    /// A codec for `secret` that accepts only tokens matching `settings`.
-    pub fn new(secret: &SecretString, settings: &TokenSettings) -> Self {
-        let bytes = secret.expose_secret().as_bytes();
+    /// A codec for `keys` that accepts only tokens matching `settings`.
+    pub fn new(keys: KeySet, settings: &TokenSettings) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = settings.leeway_seconds;
         validation.validate_exp = true;
@@ -57,26 +63,29 @@ impl TokenCodec {
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         Self {
-            encoding: EncodingKey::from_secret(bytes),
-            decoding: DecodingKey::from_secret(bytes),
+            keys,
             validation,
             leeway_seconds: i64::try_from(settings.leeway_seconds).unwrap_or(i64::MAX),
         }
     }
 
-    /// Signs `claims` with HS256.
+    /// Signs `claims` with HS256 and the signing key, naming its `kid`.
     pub fn encode<C: Claims>(&self, claims: &C) -> Result<String, TokenError> {
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            claims,
-            &self.encoding,
-        )?)
+        let (kid, key) = self.keys.signing().ok_or(TokenError::NoSigningKey)?;
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = kid.map(str::to_owned);
+        Ok(jsonwebtoken::encode(&header, claims, key)?)
     }
 
     /// Verifies signature, algorithm, `exp`, `iat`, `iss`, `aud` and `typ`,
     /// and returns the claims.
     pub fn decode<C: Claims>(&self, token: &str) -> Result<C, TokenError> {
-        let claims = jsonwebtoken::decode::<C>(token, &self.decoding, &self.validation)?.claims;
+        let header = jsonwebtoken::decode_header(token)?;
+        let key = self
+            .keys
+            .verifying(header.kid.as_deref())
+            .ok_or(TokenError::UnknownKey)?;
+        let claims = jsonwebtoken::decode::<C>(token, key, &self.validation)?.claims;
         if claims.typ() != C::TYPE {
             return Err(TokenError::WrongType);
         }
@@ -110,7 +119,8 @@ mod tests {
     }
 
     fn codec(secret: &str) -> TokenCodec {
-        TokenCodec::new(&SecretString::from(secret.to_owned()), &settings())
+        let secret = secrecy::SecretString::from(secret.to_owned());
+        TokenCodec::new(KeySet::new(None, Some(&secret)).unwrap(), &settings())
     }
 
     fn access(iat: i64, exp: i64) -> AccessClaims {
@@ -166,6 +176,30 @@ mod tests {
         assert!(matches!(
             codec(SECRET).decode::<AccessClaims>(&token),
             Err(TokenError::IssuedInFuture)
+        ));
+    }
+
+    #[test]
+    fn the_kid_picks_the_key_and_an_unknown_kid_is_refused() {
+        use base64::Engine;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let set = |signer: &str| {
+            let json = serde_json::json!({"keys": [
+                {"kty": "oct", "kid": "old", "k": b64(&[1; 32]), "key_ops": if signer == "old" { vec!["sign"] } else { vec!["verify"] }},
+                {"kty": "oct", "kid": "new", "k": b64(&[2; 32]), "key_ops": if signer == "new" { vec!["sign"] } else { vec!["verify"] }},
+            ]});
+            let json = secrecy::SecretString::from(json.to_string());
+            TokenCodec::new(KeySet::new(Some(&json), None).unwrap(), &settings())
+        };
+        let now = chrono::Utc::now().timestamp();
+        let by_old = set("old").encode(&access(now, now + 60)).unwrap();
+        let header = jsonwebtoken::decode_header(&by_old).unwrap();
+        assert_eq!(header.kid.as_deref(), Some("old"));
+        assert!(set("new").decode::<AccessClaims>(&by_old).is_ok());
+        let legacy = codec(SECRET).encode(&access(now, now + 60)).unwrap();
+        assert!(matches!(
+            set("new").decode::<AccessClaims>(&legacy),
+            Err(TokenError::UnknownKey)
         ));
     }
 

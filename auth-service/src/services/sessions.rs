@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, Password};
 use crate::error::{AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
+use crate::measure::{self, LoginOutcome};
 use crate::offload::{with_conn, with_passwords};
 use crate::state::AppState;
 use crate::store::login_failures::{Attempt, Verdict};
@@ -69,6 +70,7 @@ pub async fn log_in(
     })
     .await?;
     if let Verdict::Wait(until) = verdict {
+        measure::login(LoginOutcome::Backoff);
         tracing::info!("login refused while its email backs off");
         let wait = until
             .signed_duration_since(now)
@@ -89,8 +91,14 @@ pub async fn log_in(
         };
         Ok((verified, upgraded))
     })
-    .await?;
+    .await
+    .inspect_err(|error| {
+        if matches!(error, AuthError::Shed(_)) {
+            measure::login(LoginOutcome::Shed);
+        }
+    })?;
     let (Some(user), true) = (user, verified) else {
+        measure::login(LoginOutcome::InvalidGrant);
         return Err(AuthError::InvalidGrant(BAD_CREDENTIALS));
     };
     with_conn(state, move |conn, state| {
@@ -107,6 +115,7 @@ pub async fn log_in(
         sessions::open(conn, user.id, &row_for(&refresh, None, now))?;
         let session = refresh.claims.sid;
         service_kit::telemetry::record_session(user.id, session);
+        measure::login(LoginOutcome::Success);
         tracing::info!("session opened");
         Ok(state
             .tokens
@@ -152,6 +161,8 @@ pub async fn refresh(
                 (email, token)
             }
             Rotation::ReuseDetected => {
+                measure::reuse_detected();
+                measure::session_revoked("reuse");
                 tracing::warn!("refresh token reuse detected; session revoked");
                 return Err(AuthError::InvalidGrant(BAD_REFRESH_TOKEN));
             }
@@ -179,6 +190,7 @@ pub async fn log_out(state: &web::Data<AppState>, token: String) -> Result<(), A
             Utc::now(),
         )? {
             service_kit::telemetry::record_session(claims.sub, claims.sid);
+            measure::session_revoked("logout");
             tracing::info!("session ended by logout");
         }
         Ok(())

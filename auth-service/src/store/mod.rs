@@ -3,6 +3,7 @@
 
 pub mod known_networks;
 pub mod login_failures;
+pub mod rate_limits;
 pub mod sessions;
 pub mod users;
 

@@ -107,3 +107,37 @@ async fn without_trust_x_forwarded_for_is_ignored() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_database_share_the_limit() {
+    let stack = TestStack::builder()
+        .auth_env("RATE_LIMIT_PER_MINUTE", "4")
+        .start()
+        .await;
+    let mut replica = stack.start_another("auth-service", &stack.auth.database_url);
+    tokio::task::block_in_place(|| replica.wait_listening(std::time::Duration::from_secs(60)));
+    let mut allowed = 0;
+    let mut limited = 0;
+    for i in 0..10 {
+        let base = if i % 2 == 0 {
+            &stack.auth.base_url
+        } else {
+            &replica.base_url
+        };
+        let body = serde_json::json!({"email": new_email(), "password": PASSWORD});
+        let reply = send(stack.client.post(format!("{base}/signup")).json(&body)).await;
+        match reply.status.as_u16() {
+            201 => allowed += 1,
+            _ => {
+                reply.expect_error(429, ErrorCode::RateLimited);
+                limited += 1;
+            }
+        }
+    }
+    println!("10 signups alternating over 2 replicas: {allowed} allowed, {limited} limited");
+    assert_eq!(
+        (allowed, limited),
+        (4, 6),
+        "RATE_LIMIT_PER_MINUTE in total, not per replica"
+    );
+}

@@ -49,6 +49,8 @@ pub fn command(bin: &str, env: &[(String, String)], dir: &Path) -> Command {
 pub struct Service {
     pub(crate) child: Child,
     pub base_url: String,
+    /// Where `GET /metrics` answers (the separate metrics listener).
+    pub metrics_url: String,
     pub database_url: String,
     logs: Arc<Mutex<Vec<String>>>,
 }
@@ -88,6 +90,7 @@ impl Service {
         Self {
             child,
             base_url: String::new(),
+            metrics_url: String::new(),
             database_url,
             logs,
         }
@@ -115,6 +118,14 @@ impl Service {
         let line = self.wait_for_log(limit, |line| listening_address(line).is_some());
         let addr = listening_address(&line).unwrap_or_default();
         self.base_url = format!("http://{addr}");
+        // The metrics listener is bound (and logged) before the service.
+        if let Some(metrics) = self
+            .logs()
+            .iter()
+            .find_map(|line| logged_addr(line, "metrics listening"))
+        {
+            self.metrics_url = format!("http://{metrics}/metrics");
+        }
     }
 
     /// Every line the service printed so far, stdout and stderr.
@@ -155,6 +166,10 @@ impl Drop for Service {
 }
 
 fn listening_address(line: &str) -> Option<String> {
+    logged_addr(line, "listening")
+}
+
+fn logged_addr(line: &str, message: &str) -> Option<String> {
     let event: serde_json::Value = serde_json::from_str(line).ok()?;
-    (event["message"] == "listening").then(|| event["addr"].as_str().map(str::to_owned))?
+    (event["message"] == message).then(|| event["addr"].as_str().map(str::to_owned))?
 }

@@ -89,6 +89,7 @@ impl StackBuilder {
             ("BIND_ADDR", "127.0.0.1:0"),
             ("LOG_FORMAT", "json"),
             ("RUST_LOG", "info"),
+            ("METRICS_BIND_ADDR", "127.0.0.1:0"),
             ("DB_POOL_MAX_SIZE", "8"),
         ]
         .iter()
@@ -209,6 +210,28 @@ impl TestStack {
         let pg = self.own_server_mut();
         let started = tokio::task::block_in_place(|| pg.start_again());
         started.unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Stops `bin` (`auth-service` or `profile-service`) and starts it
+    /// again on the same database with `changes` to its environment (an
+    /// empty value unsets a variable); later restarts keep them.
+    pub fn restart(&mut self, bin: &str, changes: &[(&str, &str)]) {
+        let (env, service) = if bin == "auth-service" {
+            (&mut self.auth_env, &mut self.auth)
+        } else {
+            (&mut self.profile_env, &mut self.profile)
+        };
+        env.extend(
+            changes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let _ = service.child.kill();
+        let _ = service.child.wait();
+        let url = service.database_url.clone();
+        let mut with_url = env.clone();
+        with_url.push(("DATABASE_URL".into(), url.clone()));
+        *service = Service::spawn(bin, &with_url, url);
     }
 
     /// Starts one more `auth-service` or `profile-service` process with

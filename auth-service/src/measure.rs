@@ -1,0 +1,49 @@
+//! The auth service's domain metrics (the HTTP ones are service-kit's):
+//! named once here so a dashboard and the code agree.
+
+use std::time::Duration;
+
+/// How a password login ended.
+#[derive(Debug, Clone, Copy)]
+pub enum LoginOutcome {
+    Success,
+    InvalidGrant,
+    /// Refused by the per-email back-off or the account ceiling.
+    Backoff,
+    /// Refused by the per-client request limit.
+    RateLimited,
+    /// Refused by the hashing gate.
+    Shed,
+}
+
+/// `auth_logins_total{outcome}`.
+pub fn login(outcome: LoginOutcome) {
+    let outcome = match outcome {
+        LoginOutcome::Success => "success",
+        LoginOutcome::InvalidGrant => "invalid_grant",
+        LoginOutcome::Backoff => "backoff",
+        LoginOutcome::RateLimited => "rate_limited",
+        LoginOutcome::Shed => "shed",
+    };
+    metrics::counter!("auth_logins_total", "outcome" => outcome).increment(1);
+}
+
+/// `auth_tokens_issued_total{kind}`: `access` or `refresh`.
+pub fn token_issued(kind: &'static str) {
+    metrics::counter!("auth_tokens_issued_total", "kind" => kind).increment(1);
+}
+
+/// `auth_refresh_reuse_detected_total`.
+pub fn reuse_detected() {
+    metrics::counter!("auth_refresh_reuse_detected_total").increment(1);
+}
+
+/// `auth_sessions_revoked_total{reason}`: `logout` or `reuse`.
+pub fn session_revoked(reason: &'static str) {
+    metrics::counter!("auth_sessions_revoked_total", "reason" => reason).increment(1);
+}
+
+/// `auth_password_hash_duration_seconds`.
+pub fn hash_duration(elapsed: Duration) {
+    metrics::histogram!("auth_password_hash_duration_seconds").record(elapsed.as_secs_f64());
+}

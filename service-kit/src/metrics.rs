@@ -1,0 +1,117 @@
+//! Prometheus metrics: one recorder per process (`metrics` with
+//! `metrics-exporter-prometheus`), the HTTP metrics of every request
+//! ([`http_metrics`], labelled by route *template*, never the raw path),
+//! the pool gauges, and the separate listener that serves `GET /metrics`
+//! (`METRICS_BIND_ADDR`), so the public port never exposes them.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::db::PgPool;
+
+/// Latency buckets, in seconds: 1 ms to 10 s.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+
+/// The process's recorder, installed on first use (the dev stack runs both
+/// services in one process: they share it, told apart by `service`).
+pub fn handle() -> Result<PrometheusHandle, String> {
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), BUCKETS)
+                .and_then(|builder| builder.install_recorder())
+                .map_err(|error: BuildError| error.to_string())
+        })
+        .clone()
+}
+
+/// The service name the HTTP metrics carry, as app data.
+#[derive(Clone, Copy)]
+pub struct ServiceName(pub &'static str);
+
+/// Middleware: `http_requests_total{service, route, method, status}` (the
+/// status as a class, `2xx`), `http_request_duration_seconds{service,
+/// route, method}` and `http_requests_in_flight{service}`. The route is
+/// the matched template (`/me`), or `unmatched` for any unknown path.
+pub async fn http_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let service = req
+        .app_data::<web::Data<ServiceName>>()
+        .map_or("unknown", |name| name.0);
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let in_flight = metrics::gauge!("http_requests_in_flight", "service" => service);
+    in_flight.increment(1);
+    let outcome = next.call(req).await;
+    in_flight.decrement(1);
+    let (route, status) = match &outcome {
+        Ok(response) => (
+            response.request().match_pattern(),
+            response.status().as_u16(),
+        ),
+        Err(error) => (None, error.as_response_error().status_code().as_u16()),
+    };
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let class = format!("{}xx", status / 100);
+    metrics::counter!("http_requests_total", "service" => service, "route" => route.clone(), "method" => method.clone(), "status" => class).increment(1);
+    metrics::histogram!("http_request_duration_seconds", "service" => service, "route" => route, "method" => method)
+        .record(started.elapsed().as_secs_f64());
+    outcome
+}
+
+/// Binds `addr` and builds the metrics server (not yet running): `GET
+/// /metrics` in the Prometheus text format, with the pool gauges read at
+/// scrape time.
+pub fn serve_metrics(
+    addr: SocketAddr,
+    service: &'static str,
+    pool: PgPool,
+    handle: PrometheusHandle,
+) -> std::io::Result<(Server, SocketAddr)> {
+    let listener = TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    let server = HttpServer::new(move || {
+        let pool = pool.clone();
+        let handle = handle.clone();
+        App::new().route(
+            "/metrics",
+            web::get().to(move || {
+                record_pool(service, &pool);
+                let body = handle.render();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("text/plain; version=0.0.4; charset=utf-8")
+                        .body(body)
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((server, local))
+}
+
+fn record_pool(service: &'static str, pool: &PgPool) {
+    let state = pool.state();
+    let idle = f64::from(state.idle_connections);
+    let in_use = f64::from(state.connections.saturating_sub(state.idle_connections));
+    metrics::gauge!("db_pool_connections", "service" => service, "state" => "idle").set(idle);
+    metrics::gauge!("db_pool_connections", "service" => service, "state" => "in_use").set(in_use);
+    metrics::gauge!("db_pool_max_connections", "service" => service)
+        .set(f64::from(pool.max_size()));
+}
