@@ -188,3 +188,28 @@ def test_no_credentials_is_a_bare_bearer_challenge(stack):
     assert response.json()["error"] == "invalid_token"
     # RFC 6750 §3.1: no error attribute when the request had no credentials.
     assert response.headers.get("WWW-Authenticate") == "Bearer"
+
+
+def test_a_third_service_verifies_an_access_token_by_its_kid_from_the_jwk_set(stack, user):
+    """What a third service does with JWT_KEYS: pick the key by the token's
+    kid from the JWK Set (PyJWT's PyJWKSet), never try every key."""
+    import os
+
+    jwks = jwt.PyJWKSet.from_json(os.environ["JWT_KEYS"])
+    token = login(stack, user)["access_token"]
+    kid = jwt.get_unverified_header(token)["kid"]
+    assert kid == "client-checks-1"
+    key = jwks[kid]
+    decoded = jwt.decode(
+        token, key=key.key, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER
+    )
+    assert decoded["typ"] == "access"
+    # A verify-only key of the set does not verify it.
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(
+            token,
+            key=jwks["client-checks-0"].key,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+        )

@@ -3,6 +3,40 @@
 
 use std::time::Duration;
 
+/// Registers the help text of every metric below (once, at start-up).
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "auth_logins_total",
+        "Password logins by outcome: success, invalid_grant, backoff, rate_limited, shed."
+    );
+    describe_counter!(
+        "auth_tokens_issued_total",
+        "Tokens signed, by kind: access or refresh."
+    );
+    describe_counter!(
+        "auth_refresh_reuse_detected_total",
+        "Retired refresh tokens presented after the grace window (the session is revoked)."
+    );
+    describe_counter!(
+        "auth_sessions_revoked_total",
+        "Sessions ended, by reason: logout or reuse."
+    );
+    describe_histogram!(
+        "auth_password_hash_duration_seconds",
+        Unit::Seconds,
+        "Time of one bcrypt hash or verification."
+    );
+    describe_gauge!(
+        "auth_hash_gate_waiting",
+        "Requests waiting for a hashing slot."
+    );
+    describe_gauge!(
+        "auth_hash_gate_in_use",
+        "Hashing slots in use (of HASH_CONCURRENCY)."
+    );
+}
+
 /// How a password login ended.
 #[derive(Debug, Clone, Copy)]
 pub enum LoginOutcome {

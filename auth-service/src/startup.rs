@@ -38,6 +38,9 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         .await
         .map_err(|error| StartupError::Other(error.to_string()))?
         .map_err(|error| StartupError::Other(format!("cannot make the dummy hash: {error}")))?;
+    // The recorder first: help texts given before it exist are lost.
+    service_kit::metrics::handle().map_err(StartupError::Other)?;
+    crate::measure::describe();
     let network_key = network_key(&config.refresh_keys)?;
     crate::services::accounts::backfill_skeletons(pool.clone())
         .await

@@ -66,11 +66,18 @@ async fn main() -> ExitCode {
         }
     };
     let (auth, profile) = (stack.auth.port(), stack.profile.port());
+    let metrics = |app: &service_kit::startup::Application| {
+        app.metrics_addr()
+            .map_or_else(|| "off".to_owned(), |addr| format!("http://{addr}/metrics"))
+    };
+    let (auth_metrics, profile_metrics) = (metrics(&stack.auth), metrics(&stack.profile));
     tracing::info!(
         auth = %format!("http://127.0.0.1:{auth}"),
         profile = %format!("http://127.0.0.1:{profile}"),
         auth_docs = %format!("http://127.0.0.1:{auth}/docs/"),
         profile_docs = %format!("http://127.0.0.1:{profile}/docs/"),
+        auth_metrics = %auth_metrics,
+        profile_metrics = %profile_metrics,
         database = %stack.database.describe(),
         secrets,
         "dev stack running; Ctrl-C stops it"

@@ -114,7 +114,14 @@ where
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         span.in_scope(|| {
-            let mut conn = pool.get().map_err(InfraError::from)?;
+            let waited = std::time::Instant::now();
+            let checkout = pool.get();
+            metrics::histogram!("db_pool_wait_duration_seconds")
+                .record(waited.elapsed().as_secs_f64());
+            let mut conn = checkout.map_err(|error| {
+                metrics::counter!("db_pool_checkout_failures_total").increment(1);
+                InfraError::from(error)
+            })?;
             work(&mut conn)
         })
     })

@@ -28,12 +28,46 @@ static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
 pub fn handle() -> Result<PrometheusHandle, String> {
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), BUCKETS)
                 .and_then(|builder| builder.install_recorder())
-                .map_err(|error: BuildError| error.to_string())
+                .map_err(|error: BuildError| error.to_string())?;
+            describe();
+            Ok(handle)
         })
         .clone()
+}
+
+/// The help text of the metrics this crate records.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests by route template, method and status class."
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP request latency by route template and method."
+    );
+    describe_gauge!("http_requests_in_flight", "HTTP requests being served now.");
+    describe_gauge!(
+        "db_pool_connections",
+        "Database pool connections, idle or in use."
+    );
+    describe_gauge!(
+        "db_pool_max_connections",
+        "The database pool's size (DB_POOL_MAX_SIZE)."
+    );
+    describe_histogram!(
+        "db_pool_wait_duration_seconds",
+        Unit::Seconds,
+        "How long a request waited for a pooled connection."
+    );
+    describe_counter!(
+        "db_pool_checkout_failures_total",
+        "Requests that got no pooled connection in time (answered 503)."
+    );
 }
 
 /// The service name the HTTP metrics carry, as app data.

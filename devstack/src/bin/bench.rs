@@ -4,7 +4,11 @@
 //! - password logins per second at `BCRYPT_COST` (default 12);
 //! - `/healthz` latency idle and during a login storm (bcrypt must not
 //!   stall the async workers);
-//! - `GET /me` requests per second (local JWT check + upsert + select).
+//! - `GET /me` requests per second (local JWT check + upsert + select);
+//! - a storm of 300 simultaneous logins through the hashing gate: how many
+//!   get in, how fast the rest are shed, and `/healthz` and `GET /me`
+//!   during it;
+//! - what the PostgreSQL-backed per-client limit costs a request.
 //!
 //! The load generator shares the machine (and this process) with the
 //! services, so the figures are a floor, not a capacity plan.
@@ -40,6 +44,36 @@ fn percentiles(samples: &mut [Duration]) -> String {
         at(0.99),
         at(1.0)
     )
+}
+
+/// Runs `count` requests made by `make`, `concurrency` at a time; returns
+/// the wall time and each request's (status, latency).
+async fn load_any<F, Fut>(
+    count: usize,
+    concurrency: usize,
+    make: F,
+) -> Result<(Duration, Vec<(u16, Duration)>), String>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
+{
+    let started = Instant::now();
+    let replies: Vec<Result<(u16, Duration), String>> = stream::iter(0..count)
+        .map(|i| {
+            let request = make(i);
+            async move {
+                let sent = Instant::now();
+                let response = request.await.map_err(|e| e.to_string())?;
+                let status = response.status().as_u16();
+                let _ = response.bytes().await;
+                Ok((status, sent.elapsed()))
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let replies = replies.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok((started.elapsed(), replies))
 }
 
 /// Runs `count` requests made by `make`, `concurrency` at a time; returns
@@ -92,8 +126,10 @@ async fn run() -> Result<(), String> {
         refresh_secret: random_secret(),
         extra: vec![
             ("BCRYPT_COST".into(), cost.clone()),
-            ("RATE_LIMIT_PER_MINUTE".into(), "0".into()),
+            // High enough never to refuse, so the limiter's cost shows.
+            ("RATE_LIMIT_PER_MINUTE".into(), "1000000".into()),
             ("LOGIN_FAILURE_LIMIT".into(), "0".into()),
+            ("METRICS_BIND_ADDR".into(), String::new()),
         ],
     })
     .await
@@ -180,11 +216,114 @@ async fn run() -> Result<(), String> {
         me_requests as f64 / wall.as_secs_f64(),
         percentiles(&mut latencies)
     );
+    login_storm(&client, &auth, &profile, &access, email).await?;
+    limiter_cost(&client, &auth).await?;
     if let Some(rss) = peak_rss_mib() {
         println!(
             "- peak RSS of the whole process (both services, load generator, pools): {rss:.0} MiB"
         );
     }
+    Ok(())
+}
+
+/// 300 simultaneous password logins against the hashing gate, with
+/// `/healthz` and `GET /me` probed throughout.
+async fn login_storm(
+    client: &reqwest::Client,
+    auth: &str,
+    profile: &str,
+    access: &str,
+    email: &str,
+) -> Result<(), String> {
+    const STORM: usize = 300;
+    let login = |_| {
+        client
+            .post(format!("{auth}/login"))
+            .form(&[("username", email), ("password", PASSWORD)])
+            .send()
+    };
+    let storm = load_any(STORM, STORM, login);
+    let probe = |url: String, bearer: Option<String>| async move {
+        let mut samples = Vec::new();
+        let until = Instant::now() + Duration::from_secs(4);
+        while Instant::now() < until {
+            let request = |_| {
+                let request = client.get(&url);
+                match &bearer {
+                    Some(token) => request.bearer_auth(token).send(),
+                    None => request.send(),
+                }
+            };
+            let (_, latency) = load(1, 1, request).await?;
+            samples.extend(latency);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok::<_, String>(samples)
+    };
+    let (storm, health, me) = tokio::join!(
+        storm,
+        probe(format!("{auth}/healthz"), None),
+        probe(format!("{profile}/me"), Some(access.to_owned()))
+    );
+    let (wall, replies) = storm?;
+    let (mut health, mut me) = (health?, me?);
+    let mut admitted: Vec<Duration> = replies
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, d)| *d)
+        .collect();
+    let mut shed: Vec<Duration> = replies
+        .iter()
+        .filter(|(s, _)| *s == 503)
+        .map(|(_, d)| *d)
+        .collect();
+    let other = replies.len() - admitted.len() - shed.len();
+    println!(
+        "- storm of {STORM} simultaneous logins: {} admitted ({:.1} logins/s over {:.1} s), {} shed ({:.0}%), {other} other statuses",
+        admitted.len(),
+        admitted.len() as f64 / wall.as_secs_f64(),
+        wall.as_secs_f64(),
+        shed.len(),
+        100.0 * shed.len() as f64 / STORM as f64,
+    );
+    println!("  - admitted logins: {}", percentiles(&mut admitted));
+    println!("  - shed (503) answers: {}", percentiles(&mut shed));
+    println!(
+        "  - /healthz during the storm: {} ({} probes)",
+        percentiles(&mut health),
+        health.len()
+    );
+    println!(
+        "  - GET /me during the storm: {} ({} probes)",
+        percentiles(&mut me),
+        me.len()
+    );
+    if other > 0 {
+        return Err(format!(
+            "{other} storm requests got a status other than 200 or 503"
+        ));
+    }
+    Ok(())
+}
+
+/// The per-client limit's cost: `POST /refresh` (limited: one PostgreSQL
+/// statement first) against `POST /logout` (not limited) with the same
+/// garbage token, which both refuse without touching the database.
+async fn limiter_cost(client: &reqwest::Client, auth: &str) -> Result<(), String> {
+    const N: usize = 2000;
+    let body = serde_json::json!({"refresh_token": "not.a.token"});
+    let limited = |_| client.post(format!("{auth}/refresh")).json(&body).send();
+    let unlimited = |_| client.post(format!("{auth}/logout")).json(&body).send();
+    let (_, limited) = load_any(N, 1, limited).await?;
+    let (_, unlimited) = load_any(N, 1, unlimited).await?;
+    let mean = |replies: &[(u16, Duration)]| {
+        replies.iter().map(|(_, d)| d.as_secs_f64()).sum::<f64>() / replies.len() as f64 * 1000.0
+    };
+    let (with, without) = (mean(&limited), mean(&unlimited));
+    println!(
+        "- per-client limit (PostgreSQL GCRA): {with:.3} ms per limited request vs {without:.3} ms unlimited, one at a time: {:.3} ms per request",
+        with - without
+    );
     Ok(())
 }
 

@@ -19,7 +19,9 @@ async fn a_login_storm_past_the_queue_is_shed_with_503_and_nothing_else_fails() 
         .await;
     // Unknown emails: their dummy verification goes through the same gate.
     let emails: Vec<String> = (0..20).map(|_| new_email()).collect();
-    let storm = emails.iter().map(|email| stack.login(email, "some password"));
+    let storm = emails
+        .iter()
+        .map(|email| stack.login(email, "some password"));
     let health = send(stack.client.get(stack.auth_url("/healthz")));
     let (replies, health) = tokio::join!(join_all(storm), health);
     health.expect::<HealthResponse>(200);

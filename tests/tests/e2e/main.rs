@@ -15,6 +15,7 @@ mod jwt;
 mod login;
 mod logs;
 mod me;
+mod metrics;
 mod outage;
 mod rate_limit;
 mod rotation;

@@ -1,0 +1,224 @@
+//! Prometheus metrics: served on the separate metrics listener only, with
+//! route templates (never raw paths), valid exposition format (`promtool
+//! check metrics`), and scraped for real by Debian's Prometheus.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use shared::api::{ErrorCode, TokenResponse};
+
+use crate::client::{PASSWORD, new_email, send};
+use crate::stack::TestStack;
+
+/// `tool` from PATH; scripts/test installs Debian's `prometheus` package.
+fn tool(name: &str) -> String {
+    let found = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_default();
+    match found {
+        Some(path) => path.display().to_string(),
+        None => {
+            panic!("{name} is not installed: scripts/test installs Debian's prometheus package")
+        }
+    }
+}
+
+/// Drives some of everything: signups, a good and a bad login, a refresh,
+/// a reuse, a logout, /me, an unknown path.
+async fn traffic(stack: &TestStack) {
+    let (email, tokens) = stack.new_session().await;
+    stack
+        .login(&email, "wrong password")
+        .await
+        .expect_error(400, ErrorCode::InvalidGrant);
+    let next: TokenResponse = stack.refresh(&tokens.refresh_token).await.expect(200);
+    stack.me(&next.access_token).await.expect::<Value>(200);
+    send(stack.client.get(stack.auth_url("/no/such/path/4711")))
+        .await
+        .expect_error(404, ErrorCode::NotFound);
+    stack
+        .signup(&new_email(), PASSWORD)
+        .await
+        .expect::<Value>(201);
+    stack.logout(&next.refresh_token).await;
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_port_with_route_templates() {
+    let stack = TestStack::start().await;
+    traffic(&stack).await;
+    for base in [&stack.auth.base_url, &stack.profile.base_url] {
+        send(stack.client.get(format!("{base}/metrics")))
+            .await
+            .expect_error(404, ErrorCode::NotFound);
+    }
+    let auth = send(stack.client.get(&stack.auth.metrics_url)).await;
+    assert_eq!(auth.status.as_u16(), 200);
+    assert!(
+        auth.header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/plain")
+    );
+    for expected in [
+        r#"auth_logins_total{outcome="success"} 1"#,
+        r#"auth_logins_total{outcome="invalid_grant"} 1"#,
+        r#"auth_tokens_issued_total{kind="access"} 2"#,
+        r#"auth_sessions_revoked_total{reason="logout"} 1"#,
+        r#"route="/signup""#,
+        r#"route="unmatched""#,
+        "http_request_duration_seconds_bucket",
+        "http_requests_in_flight",
+        "auth_password_hash_duration_seconds_count",
+        "auth_hash_gate_in_use",
+        r#"db_pool_connections{service="auth-service",state="idle"}"#,
+    ] {
+        assert!(
+            auth.body.contains(expected),
+            "{expected} missing from:\n{}",
+            auth.body
+        );
+    }
+    assert!(!auth.body.contains("4711"), "a raw path became a label");
+    let profile = send(stack.client.get(&stack.profile.metrics_url)).await;
+    assert!(profile.body.contains(r#"route="/me""#), "{}", profile.body);
+    // promtool reads the text format the way Prometheus will.
+    for body in [&auth.body, &profile.body] {
+        let mut check = Command::new(tool("promtool"))
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        check
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        let out = check.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A Prometheus server scraping `targets` every second, on a free port,
+/// stopped and deleted on drop.
+struct Prometheus {
+    child: std::process::Child,
+    url: String,
+    dir: std::path::PathBuf,
+}
+
+impl Prometheus {
+    fn start(targets: &[&str]) -> Self {
+        let dir = std::env::temp_dir().join(format!("prom-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let targets: Vec<String> = targets
+            .iter()
+            .map(|url| {
+                format!(
+                    "'{}'",
+                    url.trim_start_matches("http://")
+                        .trim_end_matches("/metrics")
+                )
+            })
+            .collect();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: stack\n    static_configs:\n      - targets: [{}]\n",
+            targets.join(", ")
+        );
+        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(tool("prometheus"))
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+        }
+    }
+
+    /// The value of an instant `query`, once Prometheus has one.
+    async fn value(&self, client: &reqwest::Client, query: &str) -> Option<f64> {
+        let reply = client
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&[("query", query)])
+            .send()
+            .await
+            .ok()?;
+        let body: Value = reply.json().await.ok()?;
+        body["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn a_real_prometheus_scrapes_both_services_and_reads_the_figures_back() {
+    let stack = TestStack::start().await;
+    let prometheus = Prometheus::start(&[&stack.auth.metrics_url, &stack.profile.metrics_url]);
+    traffic(&stack).await;
+    let client = reqwest::Client::new();
+    let expectations = [
+        ("sum(up)", 2.0),
+        (r#"sum(auth_logins_total{outcome="success"})"#, 1.0),
+        (r#"sum(auth_logins_total{outcome="invalid_grant"})"#, 1.0),
+        (
+            r#"sum(http_requests_total{service="profile-service",route="/me",status="2xx"})"#,
+            1.0,
+        ),
+        (
+            r#"sum(http_requests_total{route="unmatched",status="4xx"})"#,
+            1.0,
+        ),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (query, expected) in expectations {
+        loop {
+            let value = prometheus.value(&client, query).await;
+            if value == Some(expected) {
+                println!("prometheus: {query} = {expected}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{query}: {value:?}, expected {expected}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
