@@ -39,7 +39,8 @@ pub struct Config {
 
 const DEFAULT_METRICS: SocketAddr =
     SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9101);
-const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8001);
+pub const DEFAULT_BIND: SocketAddr =
+    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8001);
 const MINUTE: u64 = 60;
 
 fn small(value: u64) -> u32 {

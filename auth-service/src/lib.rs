@@ -17,6 +17,7 @@ pub mod passwords;
 pub mod rate_limit;
 pub mod routes;
 pub mod schema;
+pub mod secrets;
 pub mod services;
 pub mod startup;
 pub mod state;

@@ -1,12 +1,31 @@
-//! `auth-service`: read the config, start logging, run until stopped.
+//! `auth-service`: serve (no arguments), `healthcheck`, or
+//! `generate-secrets DIR`.
 
 use std::process::ExitCode;
 
+use service_kit::commands::{self, Command};
+
+const USAGE: &str =
+    "usage: auth-service                        serve (configured by the environment; see README)
+       auth-service healthcheck            exit 0 when this service's /readyz answers 200
+       auth-service generate-secrets DIR   write missing secrets into DIR (never overwrites one)";
+
 #[actix_web::main]
 async fn main() -> ExitCode {
-    service_kit::startup::run_main(
-        auth_service::config::Config::from_env,
-        auth_service::startup::build,
-    )
-    .await
+    match commands::parse() {
+        Command::Serve => {
+            service_kit::startup::run_main(
+                auth_service::config::Config::from_env,
+                auth_service::startup::build,
+            )
+            .await
+        }
+        Command::Healthcheck => commands::healthcheck(auth_service::config::DEFAULT_BIND),
+        Command::Other(args) => match args.as_slice() {
+            [command, dir] if command == "generate-secrets" => {
+                auth_service::secrets::generate(std::path::Path::new(dir))
+            }
+            _ => commands::usage(&args, USAGE),
+        },
+    }
 }

@@ -16,7 +16,7 @@ pub struct Config {
 
 const DEFAULT_METRICS: SocketAddr =
     SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9102);
-const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8002);
+pub const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8002);
 
 impl Config {
     /// Reads and checks every variable; the error names each bad one.

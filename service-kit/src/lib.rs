@@ -10,6 +10,7 @@
 //! The contract itself (claims, bodies, config rules) is the `shared` crate.
 
 pub mod body_deadline;
+pub mod commands;
 pub mod db;
 pub mod docs;
 pub mod error;

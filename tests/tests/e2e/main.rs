@@ -7,6 +7,7 @@
 mod ambiguity;
 mod backoff;
 mod client;
+mod commands;
 mod config;
 mod db;
 mod devstack;

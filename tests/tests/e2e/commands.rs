@@ -1,0 +1,72 @@
+//! The binaries' subcommands: `healthcheck` (container health checks
+//! without curl) and `auth-service generate-secrets DIR`.
+
+use std::process::Command;
+
+use crate::service::binary;
+use crate::stack::TestStack;
+
+fn run(bin: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = Command::new(binary(bin))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_exits_0_while_ready_and_1_when_not() {
+    let mut stack = TestStack::builder().own_server().start().await;
+    for (bin, base) in [
+        ("auth-service", &stack.auth.base_url),
+        ("profile-service", &stack.profile.base_url),
+    ] {
+        let bind = base.trim_start_matches("http://").to_owned();
+        let (code, text) = run(bin, &["healthcheck"], &[("BIND_ADDR", &bind)]);
+        assert_eq!(code, Some(0), "{bin}: {text}");
+    }
+    stack.stop_database().await;
+    let bind = stack.auth.base_url.trim_start_matches("http://").to_owned();
+    let (code, text) = run("auth-service", &["healthcheck"], &[("BIND_ADDR", &bind)]);
+    assert_eq!(code, Some(1), "database down: {text}");
+    let (code, _) = run(
+        "profile-service",
+        &["healthcheck"],
+        &[("BIND_ADDR", "127.0.0.1:1")],
+    );
+    assert_eq!(code, Some(1), "nothing listening");
+    let (code, _) = run("profile-service", &["--nope"], &[]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn generate_secrets_writes_once_never_overwrites_and_lets_the_operator_win() {
+    let dir = std::env::temp_dir().join(format!("gen-{}", uuid::Uuid::new_v4().simple()));
+    let dir_arg = dir.display().to_string();
+    let (code, text) = run("auth-service", &["generate-secrets", &dir_arg], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let generated = read("jwt_secret_key");
+    assert!(!text.contains(&generated), "a secret was printed");
+    let (_, again) = run("auth-service", &["generate-secrets", &dir_arg], &[]);
+    assert!(again.contains("jwt_secret_key: kept"), "{again}");
+    assert_eq!(read("jwt_secret_key"), generated);
+    let own = shared::config::random_secret();
+    let (_, mine) = run(
+        "auth-service",
+        &["generate-secrets", &dir_arg],
+        &[("JWT_SECRET_KEY", &own)],
+    );
+    assert!(mine.contains("set from the environment"), "{mine}");
+    assert_eq!(read("jwt_secret_key"), own);
+    assert!(read("profile_database_url").starts_with("postgres://postgres:"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
