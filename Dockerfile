@@ -1,17 +1,43 @@
-# One image with both service binaries; docker-compose.yml picks the command.
-# Build: docker build -t auth-stack .
-FROM rust:1.95-bookworm AS build
+# Both services, one image each: `docker compose build` (or
+#   docker build --target auth-service -t auth-service .
+#   docker build --target profile-service -t profile-service .)
+#
+# Every FROM comes from a build argument whose default is the upstream image
+# users pull; the CI proof (scripts/compose-proof) passes locally built
+# stand-ins instead, because its machines cannot pull images.
+ARG RUST_IMAGE=rust:1.95-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+
+FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p auth-service -p profile-service
+# The release build, then the shared libraries the binaries need beyond what
+# a glibc runtime image has (libpq and its dependencies), found with ldd.
+RUN cargo build --release --locked -p auth-service -p profile-service \
+    && mkdir -p /out/bin /out/lib \
+    && cp target/release/auth-service target/release/profile-service /out/bin/ \
+    && for bin in /out/bin/*; do ldd "$bin"; done \
+       | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u \
+       | grep -Ev '/(libc|libm|libdl|libpthread|librt|libgcc_s)\.so' \
+       | xargs -r cp -L -t /out/lib/
 
-FROM debian:bookworm-slim
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
-    && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --no-create-home app
-COPY --from=build /src/target/release/auth-service /src/target/release/profile-service /usr/local/bin/
-USER app
-ENV LOG_FORMAT=json
-EXPOSE 8001 8002
-CMD ["auth-service"]
+FROM ${RUNTIME_IMAGE} AS runtime
+COPY --from=build /out/lib/ /usr/local/lib/auth-stack/
+ENV LD_LIBRARY_PATH=/usr/local/lib/auth-stack \
+    LOG_FORMAT=json
+# Not root, and no shell: health checks use the binaries' own `healthcheck`.
+USER 65532:65532
+# The services drain in-flight requests on SIGTERM (up to 30 s).
+STOPSIGNAL SIGTERM
+
+FROM runtime AS profile-service
+COPY --from=build /out/bin/profile-service /usr/local/bin/profile-service
+EXPOSE 8002
+HEALTHCHECK --interval=5s --timeout=4s --retries=12 CMD ["profile-service", "healthcheck"]
+ENTRYPOINT ["profile-service"]
+
+FROM runtime AS auth-service
+COPY --from=build /out/bin/auth-service /usr/local/bin/auth-service
+EXPOSE 8001
+HEALTHCHECK --interval=5s --timeout=4s --retries=12 CMD ["auth-service", "healthcheck"]
+ENTRYPOINT ["auth-service"]

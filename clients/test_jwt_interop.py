@@ -195,6 +195,8 @@ def test_a_third_service_verifies_an_access_token_by_its_kid_from_the_jwk_set(st
     kid from the JWK Set (PyJWT's PyJWKSet), never try every key."""
     import os
 
+    if not os.environ.get("JWT_KEYS"):
+        pytest.skip("the stack under test was started without JWT_KEYS")
     jwks = jwt.PyJWKSet.from_json(os.environ["JWT_KEYS"])
     token = login(stack, user)["access_token"]
     kid = jwt.get_unverified_header(token)["kid"]

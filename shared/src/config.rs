@@ -14,8 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::keys::{KeySet, KeySetError};
 use crate::token::TokenSettings;
 
-/// The shortest secret the contract accepts, in bytes.
-pub const MIN_SECRET_BYTES: usize = 32;
+pub use crate::keys::MIN_SECRET_BYTES;
 
 /// Loads `.env` from the working directory (or a parent) into the process
 /// environment; variables already set win. A missing file is the normal

@@ -13,7 +13,8 @@ use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyOperations, ThumbprintHa
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-use crate::config::MIN_SECRET_BYTES;
+/// The shortest secret or key the contract accepts, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Why a key set was refused; names kids and positions, never material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
