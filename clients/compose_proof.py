@@ -198,7 +198,7 @@ def client_checks(python: str) -> None:
     }
     env.pop("JWT_KEYS", None)
     tests = ["clients/test_oauth2_client.py", "clients/test_jwt_interop.py"]
-    subprocess.run([python, "-m", "pytest", "-q", *tests], cwd=ROOT, env=env, check=True)
+    subprocess.run([str(ROOT / python), "-m", "pytest", "-q", *tests], cwd=ROOT, env=env, check=True)
     token = access_token()
     for name, url, extra in [
         ("auth", AUTH, []),
@@ -206,7 +206,7 @@ def client_checks(python: str) -> None:
     ]:
         subprocess.run(
             [
-                str(Path(python).parent / "schemathesis"), "--no-color",
+                str((ROOT / python).parent / "schemathesis"), "--no-color",
                 "--config-file", str(ROOT / "clients" / "schemathesis.toml"),
                 "run", f"{url}/openapi.json", "--max-examples",
                 os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "50"), "--request-timeout", "10", *extra,

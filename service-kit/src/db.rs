@@ -5,9 +5,12 @@
 
 use std::time::{Duration, Instant};
 
+use actix_web::ResponseError;
+use actix_web::http::StatusCode;
 use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -20,6 +23,24 @@ pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
 
 /// How long a service waits at start-up for its database.
 pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+/// The longest any statement runs or waits for a lock (API.md: no request
+/// waits on the database for more than 5 s).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sets the statement and lock timeouts on every new connection.
+#[derive(Debug)]
+struct Timeouts;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for Timeouts {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        let ms = STATEMENT_TIMEOUT.as_millis();
+        conn.batch_execute(&format!(
+            "SET statement_timeout = {ms}; SET lock_timeout = {ms}"
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
 
 type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -43,6 +64,7 @@ pub fn pool(url: &SecretString, max_size: u32, connect_timeout: Duration) -> PgP
         .min_idle(Some(0))
         .connection_timeout(connect_timeout)
         .test_on_check_out(true)
+        .connection_customizer(Box::new(Timeouts))
         .build_unchecked(manager)
 }
 
@@ -67,7 +89,18 @@ pub async fn wait_and_migrate(
                 }
             }
         };
-        migrate(&mut conn, migrations)
+        // Migrations may take longer than a request may; the connection
+        // goes back to the pool with the request timeouts again.
+        let timeouts = |conn: &mut PgConnection, ms: u128| {
+            conn.batch_execute(&format!(
+                "SET statement_timeout = {ms}; SET lock_timeout = {ms}"
+            ))
+            .map_err(|error| PrepareError::Migrations(error.into()))
+        };
+        timeouts(&mut conn, 0)?;
+        let migrated = migrate(&mut conn, migrations);
+        timeouts(&mut conn, STATEMENT_TIMEOUT.as_millis())?;
+        migrated
     })
     .await
     .map_err(PrepareError::Task)?
@@ -104,11 +137,17 @@ pub fn ping(pool: &PgPool) -> Result<(), InfraError> {
 /// Runs `work` with a pooled connection on the blocking thread pool, inside
 /// the caller's tracing span. Taking a connection from the pool blocks as
 /// much as diesel does, so both happen here, never on an async worker.
+///
+/// A unit of work that fails with an internal error after
+/// [`STATEMENT_TIMEOUT`] has run into the statement or lock timeout (the
+/// server cancelled it): that is the database being busy, 503, not a bug.
+/// (PostgreSQL's SQLSTATE is not exposed by diesel, and its message text
+/// depends on the server's language, so the clock decides.)
 pub async fn blocking<T, E, F>(pool: &PgPool, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
-    E: From<InfraError> + Send + 'static,
+    E: From<InfraError> + ResponseError + Send + 'static,
 {
     let pool = pool.clone();
     let span = tracing::Span::current();
@@ -122,7 +161,18 @@ where
                 metrics::counter!("db_pool_checkout_failures_total").increment(1);
                 InfraError::from(error)
             })?;
-            work(&mut conn)
+            let started = std::time::Instant::now();
+            match work(&mut conn) {
+                Err(error)
+                    if error.status_code().is_server_error()
+                        && error.status_code() != StatusCode::SERVICE_UNAVAILABLE
+                        && started.elapsed() >= STATEMENT_TIMEOUT =>
+                {
+                    tracing::warn!(error = %error, "database work ran into the statement or lock timeout");
+                    Err(InfraError::Unavailable("the statement or lock timeout ran out".into()).into())
+                }
+                done => done,
+            }
         })
     })
     .await

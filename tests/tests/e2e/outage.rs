@@ -73,3 +73,53 @@ async fn a_database_outage_gives_503_and_the_services_recover_by_themselves() {
         .await
         .expect::<HealthResponse>(200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_stuck_behind_a_lock_gets_503_within_the_bound_and_the_pool_recovers() {
+    use diesel::Connection;
+    let stack = TestStack::start().await;
+    let (_, tokens) = stack.new_session().await;
+    let me: shared::api::ProfileResponse = stack.me(&tokens.access_token).await.expect(200);
+    let mut profile_holder = stack.profile.db();
+    let mut auth_holder = stack.auth.db();
+    let (patch, signup, elapsed) = profile_holder
+        .transaction::<_, diesel::result::Error, _>(|profile_db| {
+            crate::db::execute(
+                profile_db,
+                &format!(
+                    "SELECT 1 FROM profiles WHERE user_id = '{}' FOR UPDATE",
+                    me.id
+                ),
+            );
+            auth_holder.transaction(|auth_db| {
+                crate::db::execute(auth_db, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+                let started = Instant::now();
+                let (bio, email) = (serde_json::json!({"bio": "stuck"}), new_email());
+                let (patch, signup) = tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current().block_on(async {
+                        tokio::join!(
+                            stack.patch_me(&tokens.access_token, &bio),
+                            stack.signup(&email, PASSWORD)
+                        )
+                    })
+                });
+                Ok((patch, signup, started.elapsed()))
+            })
+        })
+        .unwrap();
+    for reply in [&patch, &signup] {
+        reply.expect_error(503, ErrorCode::Unavailable);
+        assert_eq!(reply.header("retry-after"), Some("1"));
+    }
+    println!("requests behind a held lock answered 503 after {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(15), "waited {elapsed:?}");
+    // The locks are gone: the same connections serve again.
+    stack
+        .patch_me(&tokens.access_token, &serde_json::json!({"bio": "free"}))
+        .await
+        .expect::<Value>(200);
+    stack
+        .signup(&new_email(), PASSWORD)
+        .await
+        .expect::<Value>(201);
+}
