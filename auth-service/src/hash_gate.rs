@@ -63,6 +63,14 @@ impl HashGate {
         waited
     }
 
+    /// Whether a request arriving now would be shed at once (every slot
+    /// busy, the queue full): callers check it before any other work, so a
+    /// storm's excess is answered in milliseconds.
+    pub fn is_full(&self) -> bool {
+        self.permits.available_permits() == 0
+            && self.waiting.load(Ordering::SeqCst) >= self.queue_max
+    }
+
     /// Publishes the queue length and the permits in use.
     pub fn report(&self) {
         let waiting = self.waiting.load(Ordering::SeqCst);

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, Password};
 use crate::error::{AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
+use crate::hash_gate::Shed;
 use crate::measure::{self, LoginOutcome};
 use crate::offload::{with_conn, with_passwords};
 use crate::state::AppState;
@@ -46,6 +47,11 @@ pub async fn log_in(
     username: &str,
     password: String,
 ) -> Result<TokenResponse, AuthError> {
+    if state.hash_gate.is_full() {
+        // Shed before any database work: the storm's excess costs nothing.
+        measure::login(LoginOutcome::Shed);
+        return Err(AuthError::Shed(Shed::QueueFull));
+    }
     let now = Utc::now();
     let network = client.label();
     let email = Email::parse(username).ok();
