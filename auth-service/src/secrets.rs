@@ -48,14 +48,17 @@ fn write_all(dir: &Path) -> std::io::Result<()> {
         let given = std::env::var(variable)
             .ok()
             .filter(|v| !v.trim().is_empty());
-        let existing = std::fs::read_to_string(&path).ok();
-        let (value, how) = match (given, existing) {
-            (Some(given), Some(existing)) if given == existing => {
+        // Existence, not contents: a file owned by the services is not
+        // readable here (no capability but CHOWN), and an unreadable
+        // secret must never look missing and be replaced.
+        let exists = path.try_exists()?;
+        let (value, how) = match given {
+            Some(given) if std::fs::read_to_string(&path).is_ok_and(|old| old == given) => {
                 (None, "kept (same as the environment)")
             }
-            (Some(given), _) => (Some(given), "set from the environment"),
-            (None, Some(_)) => (None, "kept"),
-            (None, None) => (Some(random_secret()), "generated"),
+            Some(given) => (Some(given), "set from the environment"),
+            None if exists => (None, "kept"),
+            None => (Some(random_secret()), "generated"),
         };
         if let Some(value) = value {
             write_secret(&path, &value, owner.filter(|_| *for_services))?;

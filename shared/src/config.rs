@@ -80,15 +80,6 @@ impl EnvReader {
         }
     }
 
-    /// A variable that must be set.
-    pub fn required(&mut self, name: &str) -> Option<String> {
-        let value = self.raw(name);
-        if value.is_none() {
-            self.problem(format!("{name} is required but not set"));
-        }
-        value
-    }
-
     /// A secret given as `name` or, Docker-style, as a file named by
     /// `name_FILE` (one trailing newline dropped); both at once is a
     /// problem. Never echoes the value.

@@ -17,6 +17,7 @@ fn devstack(args: &[&str]) -> Command {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("LOG_FORMAT", "json")
         .env("BCRYPT_COST", "4")
+        .env("METRICS_BIND_ADDR", "")
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::null());
     command
