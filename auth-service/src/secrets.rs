@@ -16,6 +16,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::process::ExitCode;
 
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use shared::config::random_secret;
 
 /// (file, variable that overrides it, readable by the services)
@@ -52,6 +53,17 @@ fn write_all(dir: &Path) -> std::io::Result<()> {
         // readable here (no capability but CHOWN), and an unreadable
         // secret must never look missing and be replaced.
         let exists = path.try_exists()?;
+        if *file == "postgres_password"
+            && exists
+            && let Some(given) = &given
+            && std::fs::read_to_string(&path).is_ok_and(|old| old != *given)
+        {
+            return Err(std::io::Error::other(
+                "POSTGRES_PASSWORD differs from the stored postgres_password, and PostgreSQL \
+                 keeps the password it was created with: change it with ALTER USER first, \
+                 then delete the postgres_password file from the secrets volume",
+            ));
+        }
         let (value, how) = match given {
             Some(given) if std::fs::read_to_string(&path).is_ok_and(|old| old == given) => {
                 (None, "kept (same as the environment)")
@@ -71,6 +83,8 @@ fn write_all(dir: &Path) -> std::io::Result<()> {
     for database in ["auth", "profile"] {
         let path = dir.join(format!("{database}_database_url"));
         if password_changed || !path.exists() {
+            // Percent-encoded: an operator's password may hold @ / : ? %.
+            let password = utf8_percent_encode(&password, NON_ALPHANUMERIC);
             let url = format!("postgres://postgres:{password}@{host}:5432/{database}");
             write_secret(&path, &url, owner)?;
             println!("generate-secrets: {database}_database_url: derived from postgres_password");

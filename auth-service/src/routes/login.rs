@@ -101,7 +101,7 @@ pub async fn token(
                     "grant_type=refresh_token needs refresh_token.".into(),
                 ));
             };
-            sessions::refresh(&state, refresh_token).await?
+            sessions::refresh(&state, client, refresh_token).await?
         }
         _ => return Err(AuthError::UnsupportedGrantType),
     };

@@ -5,6 +5,7 @@ use service_kit::extract::{JsonBody, OneAuthorization};
 use shared::api::{ErrorBody, RefreshRequest, TokenResponse};
 use shared::responses::{NotJson, PayloadTooLarge, RateLimited, RequestTimeout, Unavailable};
 
+use crate::client_ip::ClientNetwork;
 use crate::error::AuthError;
 use crate::services::sessions;
 use crate::state::AppState;
@@ -28,10 +29,11 @@ use crate::state::AppState;
 )]
 pub async fn refresh(
     _: OneAuthorization,
+    client: ClientNetwork,
     state: web::Data<AppState>,
     body: JsonBody<RefreshRequest>,
 ) -> Result<HttpResponse, AuthError> {
-    let tokens = sessions::refresh(&state, body.0.refresh_token).await?;
+    let tokens = sessions::refresh(&state, client, body.0.refresh_token).await?;
     Ok(super::token_response(tokens))
 }
 

@@ -5,6 +5,7 @@ use service_kit::extract::{JsonBody, OneAuthorization};
 use shared::api::{ErrorBody, FieldErrors, SignupRequest, UserResponse};
 use shared::responses::{NotJson, PayloadTooLarge, RateLimited, RequestTimeout, Unavailable};
 
+use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, Password};
 use crate::error::AuthError;
 use crate::services::accounts;
@@ -31,11 +32,12 @@ use crate::state::AppState;
 )]
 pub async fn signup(
     _: OneAuthorization,
+    client: ClientNetwork,
     state: web::Data<AppState>,
     body: JsonBody<SignupRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let (email, password) = parse(body.0)?;
-    let user = accounts::sign_up(&state, email, password).await?;
+    let user = accounts::sign_up(&state, client, email, password).await?;
     Ok(HttpResponse::Created().json(UserResponse {
         id: user.id,
         email: user.email,

@@ -6,21 +6,26 @@ use service_kit::db::PgPool;
 use service_kit::error::InfraError;
 use uuid::Uuid;
 
+use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, Password};
 use crate::error::AuthError;
 use crate::offload::{with_conn, with_passwords};
 use crate::state::AppState;
+use crate::store::known_networks;
 use crate::store::users::{self, NewUser, User};
 
 /// Hashes `password` (off the async workers, holding no connection), then
 /// stores the account.
+/// The network it signs up from becomes one the account knows (exempt
+/// from the account-wide login ceiling), as a login would make it.
 pub async fn sign_up(
     state: &web::Data<AppState>,
+    client: ClientNetwork,
     email: Email,
     password: Password,
 ) -> Result<User, AuthError> {
     let hash = with_passwords(state, move |passwords| Ok(passwords.hash(&password)?)).await?;
-    let user = with_conn(state, move |conn, _| {
+    let user = with_conn(state, move |conn, state| {
         let skeleton = email.skeleton();
         let new = NewUser {
             id: Uuid::new_v4(),
@@ -28,7 +33,9 @@ pub async fn sign_up(
             email_skeleton: &skeleton,
             password_hash: &hash,
         };
-        Ok(users::insert(conn, &new)?)
+        let user = users::insert(conn, &new)?;
+        remember_network(conn, state, user.id, client)?;
+        Ok(user)
     })
     .await?;
     tracing::info!(user = %user.id, "account created");
@@ -67,4 +74,18 @@ pub async fn backfill_skeletons(pool: PgPool) -> Result<(), InfraError> {
         }
     })
     .await
+}
+
+/// Remembers that `user` used `client` until the refresh-token lifetime
+/// from now (a login, a signup or a refresh from it).
+pub fn remember_network(
+    conn: &mut diesel::PgConnection,
+    state: &AppState,
+    user: Uuid,
+    client: ClientNetwork,
+) -> Result<(), AuthError> {
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::from_std(state.refresh_ttl).unwrap_or_default();
+    let hash = state.network_hash(user, &client.label());
+    Ok(known_networks::remember(conn, user, &hash, until, now)?)
 }

@@ -17,6 +17,7 @@ use crate::error::{AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
 use crate::hash_gate::Shed;
 use crate::measure::{self, LoginOutcome};
 use crate::offload::{with_conn, with_passwords};
+use crate::services::accounts::remember_network;
 use crate::state::AppState;
 use crate::store::login_failures::{Attempt, Verdict};
 use crate::store::sessions::{NewRefreshToken, Rotation};
@@ -114,9 +115,7 @@ pub async fn log_in(
         }
         // A success is no failure: it leaves the account ceiling as it was.
         login_failures::forget(conn, &user.email, &network, !known, now)?;
-        let known_until = now + chrono::Duration::from_std(state.refresh_ttl).unwrap_or_default();
-        let hash = state.network_hash(user.id, &network);
-        known_networks::remember(conn, user.id, &hash, known_until, now)?;
+        remember_network(conn, state, user.id, client)?;
         let refresh = state.tokens.mint_refresh(user.id, Uuid::new_v4(), now)?;
         sessions::open(conn, user.id, &row_for(&refresh, None, now))?;
         let session = refresh.claims.sid;
@@ -135,6 +134,7 @@ pub async fn log_in(
 /// already issued; reuse after it revokes the session.
 pub async fn refresh(
     state: &web::Data<AppState>,
+    client: ClientNetwork,
     token: String,
 ) -> Result<TokenResponse, AuthError> {
     let claims = state
@@ -154,7 +154,11 @@ pub async fn refresh(
             state.reuse_grace,
         )?;
         let (email, refresh_token) = match rotation {
-            Rotation::Rotated { email } => (email, successor.token),
+            Rotation::Rotated { email } => {
+                // A network a session is refreshed from stays known too.
+                remember_network(conn, state, claims.sub, client)?;
+                (email, successor.token)
+            }
             Rotation::Replayed { email, successor } => {
                 tracing::info!("retired refresh token replayed within the grace window");
                 let token = state.tokens.reissue_refresh(

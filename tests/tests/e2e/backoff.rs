@@ -137,3 +137,29 @@ async fn a_hundred_networks_meet_the_account_ceiling_but_not_the_users_own() {
         .await
         .expect::<TokenResponse>(200);
 }
+
+#[tokio::test]
+async fn the_network_a_user_signed_up_from_is_exempt_from_the_account_ceiling() {
+    let stack = TestStack::builder()
+        .auth_env("LOGIN_FAILURE_ACCOUNT_LIMIT", "3")
+        .start()
+        .await;
+    let email = new_email();
+    let home = client_from(Ipv4Addr::new(127, 0, 0, 9));
+    let body = serde_json::json!({"email": email, "password": PASSWORD});
+    send(home.post(stack.auth_url("/signup")).json(&body))
+        .await
+        .expect::<Value>(201);
+    for host in 1..=5 {
+        let stranger = client_from(Ipv4Addr::new(127, 0, 3, host));
+        login_from(&stack, &stranger, &email, "wrong password").await;
+    }
+    let stranger = client_from(Ipv4Addr::new(127, 0, 3, 9));
+    login_from(&stack, &stranger, &email, PASSWORD)
+        .await
+        .expect_error(429, ErrorCode::RateLimited);
+    // Never logged in from home yet, but signed up from there.
+    login_from(&stack, &home, &email, PASSWORD)
+        .await
+        .expect::<TokenResponse>(200);
+}

@@ -70,3 +70,30 @@ fn generate_secrets_writes_once_never_overwrites_and_lets_the_operator_win() {
     assert!(read("profile_database_url").starts_with("postgres://postgres:"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_operators_database_password_is_encoded_and_never_silently_replaced() {
+    let dir = std::env::temp_dir().join(format!("gen-{}", uuid::Uuid::new_v4().simple()));
+    let dir_arg = dir.display().to_string();
+    let password = [("POSTGRES_PASSWORD", "p@ss/w:rd?%")];
+    let (code, text) = run("auth-service", &["generate-secrets", &dir_arg], &password);
+    assert_eq!(code, Some(0), "{text}");
+    let url = std::fs::read_to_string(dir.join("auth_database_url")).unwrap();
+    assert_eq!(
+        url,
+        "postgres://postgres:p%40ss%2Fw%3Ard%3F%25@db:5432/auth"
+    );
+    // PostgreSQL keeps the password it was created with: no silent change.
+    let other = [("POSTGRES_PASSWORD", "another password")];
+    let (code, text) = run("auth-service", &["generate-secrets", &dir_arg], &other);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("ALTER USER") && !text.contains("another password"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("auth_database_url")).unwrap(),
+        url
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
