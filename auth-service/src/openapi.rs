@@ -6,7 +6,7 @@ use shared::api::{
     UserResponse,
 };
 use shared::responses::{
-    NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, Unavailable,
+    NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
 };
 use utoipa::OpenApi;
 
@@ -36,7 +36,7 @@ use crate::routes;
         HealthResponse,
         ErrorBody,
         ErrorCode,
-    ), responses(RequestTimeout, PayloadTooLarge, NotJson, NotForm, RateLimited, Unavailable)),
+    ), responses(TokenIssued, RequestTimeout, PayloadTooLarge, NotJson, NotForm, RateLimited, Unavailable)),
     tags(
         (name = "accounts", description = "Sign up."),
         (name = "sessions", description = "Log in, refresh, log out."),

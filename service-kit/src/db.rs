@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -18,8 +18,6 @@ use crate::error::InfraError;
 
 /// A pool of PostgreSQL connections.
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
-/// One connection taken from a [`PgPool`].
-pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
 
 /// How long a service waits at start-up for its database.
 pub const STARTUP_WAIT: Duration = Duration::from_secs(30);

@@ -5,7 +5,19 @@
 
 use utoipa::ToResponse;
 
-use crate::api::ErrorBody;
+use crate::api::{ErrorBody, TokenResponse};
+
+/// A new token pair from a token endpoint (`/login`, `/refresh`), never
+/// to be cached (RFC 6749 §5.1).
+#[derive(ToResponse)]
+#[response(
+    description = "A new token pair; a refresh token presented is retired.",
+    headers(
+        ("Cache-Control" = String, description = "`no-store`"),
+        ("Pragma" = String, description = "`no-cache`")
+    )
+)]
+pub struct TokenIssued(pub TokenResponse);
 
 /// Body over 64 KiB, chunked or not (`payload_too_large`).
 #[derive(ToResponse)]

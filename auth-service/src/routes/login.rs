@@ -4,8 +4,10 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use service_kit::extract::{FormBody, OneAuthorization};
-use shared::api::{ErrorBody, TokenResponse};
-use shared::responses::{NotForm, PayloadTooLarge, RateLimited, RequestTimeout, Unavailable};
+use shared::api::ErrorBody;
+use shared::responses::{
+    NotForm, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
+};
 use utoipa::ToSchema;
 
 use crate::client_ip::ClientNetwork;
@@ -60,7 +62,7 @@ impl TokenRequest {
     tag = "sessions",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "A new token pair; `Cache-Control: no-store`.", body = TokenResponse, headers(("Cache-Control" = String, description = "`no-store`"), ("Pragma" = String, description = "`no-cache`"))),
+        (status = 200, response = TokenIssued),
         (status = 400, description = "`invalid_request` (malformed form, missing or repeated parameter, more than one `Authorization` header), `invalid_grant` (wrong email or password, bad refresh token) or `unsupported_grant_type`.", body = ErrorBody, example = json!({"error": "invalid_grant", "detail": "Wrong email or password.", "error_description": "Wrong email or password."})),
         (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),

@@ -2,8 +2,10 @@
 
 use actix_web::{HttpResponse, web};
 use service_kit::extract::{JsonBody, OneAuthorization};
-use shared::api::{ErrorBody, RefreshRequest, TokenResponse};
-use shared::responses::{NotJson, PayloadTooLarge, RateLimited, RequestTimeout, Unavailable};
+use shared::api::{ErrorBody, RefreshRequest};
+use shared::responses::{
+    NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
+};
 
 use crate::client_ip::ClientNetwork;
 use crate::error::AuthError;
@@ -18,7 +20,7 @@ use crate::state::AppState;
     tag = "sessions",
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "A new token pair; the presented refresh token is retired.", body = TokenResponse, headers(("Cache-Control" = String, description = "`no-store`"), ("Pragma" = String, description = "`no-cache`"))),
+        (status = 200, response = TokenIssued),
         (status = 400, description = "`invalid_request` (malformed JSON, more than one `Authorization` header) or `invalid_grant` (invalid, expired, retired or revoked refresh token).", body = ErrorBody, example = json!({"error": "invalid_grant", "detail": "The refresh token is invalid, expired or revoked.", "error_description": "The refresh token is invalid, expired or revoked."})),
         (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),
