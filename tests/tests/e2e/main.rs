@@ -6,11 +6,13 @@
 
 mod ambiguity;
 mod backoff;
+mod cache;
 mod client;
 mod commands;
 mod config;
 mod db;
 mod devstack;
+mod faults;
 mod gate;
 mod jwt;
 mod login;

@@ -1,0 +1,1 @@
+//! Profile cache coherence across replicas, and the one-retry read path.

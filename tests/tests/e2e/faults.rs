@@ -1,0 +1,1 @@
+//! Faults under load: nothing acknowledged is lost.
