@@ -1,6 +1,7 @@
 //! The profile service's configuration, parsed once from the environment.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use shared::config::{CommonConfig, ConfigError, EnvReader};
 
@@ -12,6 +13,18 @@ pub struct Config {
     pub common: CommonConfig,
     /// `AUTH_TOKEN_URL`: the tokenUrl the OpenAPI document names.
     pub auth_token_url: String,
+    /// `PROFILE_CACHE_SIZE` / `PROFILE_CACHE_TTL_SECONDS`.
+    pub cache: CacheConfig,
+}
+
+/// The in-process profile cache (see `cache.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct CacheConfig {
+    /// At most this many profiles; 0 turns the cache (and its listener) off.
+    pub size: u64,
+    /// How long an entry lives at most. Writes evict entries at once on
+    /// every replica; the TTL only bounds what a missed notification costs.
+    pub ttl: Duration,
 }
 
 const DEFAULT_METRICS: SocketAddr =
@@ -34,11 +47,16 @@ impl Config {
                 "AUTH_TOKEN_URL={auth_token_url:?} must be an http(s) URL"
             ));
         }
+        let cache = CacheConfig {
+            size: env.number_in("PROFILE_CACHE_SIZE", 10_000, 0, 10_000_000),
+            ttl: Duration::from_secs(env.number_in("PROFILE_CACHE_TTL_SECONDS", 300, 1, 86_400)),
+        };
         env.finish()?;
         match common {
             Some(common) => Ok(Self {
                 common,
                 auth_token_url,
+                cache,
             }),
             None => Err(ConfigError(vec![
                 "required configuration is missing".into(),

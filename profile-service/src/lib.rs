@@ -3,9 +3,11 @@
 //! tests and the dev stack start the same thing.
 
 pub mod bearer;
+pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod listener;
 pub mod openapi;
 pub mod routes;
 pub mod schema;

@@ -1,11 +1,14 @@
 //! Builds the running profile service from a [`Config`]: pool, migrations,
 //! the token verifier and routes.
 
+use std::sync::Arc;
+
 use actix_web::http::Method;
 use actix_web::web;
 use service_kit::startup::{Application, ServerParts, StartupError, resource, serve};
 use shared::token::TokenCodec;
 
+use crate::cache::ProfileCache;
 use crate::config::Config;
 use crate::routes::me;
 use crate::store::MIGRATIONS;
@@ -21,6 +24,11 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         config.common.db_connect_timeout,
     );
     service_kit::db::wait_and_migrate(pool.clone(), MIGRATIONS).await?;
+    let cache = Arc::new(ProfileCache::new(config.cache));
+    crate::listener::spawn(config.common.database_url.clone(), &cache).map_err(|error| {
+        StartupError::Other(format!("cannot start the profile cache listener: {error}"))
+    })?;
+    let cache = web::Data::from(cache);
     let codec = web::Data::new(TokenCodec::new(
         config.common.access_keys.clone(),
         &config.common.tokens,
@@ -33,7 +41,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         cors_allowed_origins: config.common.cors_allowed_origins.clone(),
         openapi: crate::openapi::document(&config.auth_token_url),
         routes: move |app: &mut web::ServiceConfig| {
-            app.app_data(codec.clone()).service(
+            app.app_data(codec.clone()).app_data(cache.clone()).service(
                 resource("/me", GET_PATCH)
                     .route(web::get().to(me::get_me))
                     .route(web::patch().to(me::patch_me)),

@@ -1,23 +1,34 @@
 //! The PostgreSQL pool both services use: built without connecting, so a
 //! service can start (and keep running) while the database is away, the
 //! start-up wait that applies migrations once the database answers, and
-//! [`blocking`], the one way a request reaches diesel.
+//! [`blocking`] / [`blocking_idempotent`], the ways a request reaches
+//! diesel.
+//!
+//! A checkout costs no round trip. Every connection watches its own
+//! queries (a diesel [`Instrumentation`]); one that fails because the
+//! server went away is marked broken, dropped when it goes back to the
+//! pool, and makes every older idle connection suspect: those are pinged
+//! once at their next checkout (after a database restart they are all
+//! dead), the rest of the time nothing is.
 
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::ResponseError;
 use actix_web::http::StatusCode;
-use diesel::RunQueryDsl;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, R2D2Connection};
+use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::InfraError;
+use crate::error::{InfraError, is_unreachable};
 
 /// A pool of PostgreSQL connections.
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PgPool = Pool<PgManager>;
 
 /// How long a service waits at start-up for its database.
 pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
@@ -26,17 +37,117 @@ pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
 /// waits on the database for more than 5 s).
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Sets the statement and lock timeouts on every new connection.
+/// Opens connections with the request timeouts set and a watch on their
+/// health; see the module documentation.
 #[derive(Debug)]
-struct Timeouts;
+pub struct PgManager {
+    inner: ConnectionManager<PgConnection>,
+    /// Bumped whenever any connection turns out broken.
+    suspicion: Arc<AtomicU64>,
+}
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for Timeouts {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        let ms = STATEMENT_TIMEOUT.as_millis();
-        conn.batch_execute(&format!(
-            "SET statement_timeout = {ms}; SET lock_timeout = {ms}"
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+/// A pooled PostgreSQL connection and what is known about its health.
+pub struct PgConn {
+    conn: PgConnection,
+    broken: Arc<AtomicBool>,
+    /// The [`PgManager::suspicion`] this connection was last known good at.
+    checked_at: u64,
+}
+
+impl std::fmt::Debug for PgConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConn")
+            .field("broken", &self.broken.load(Ordering::Relaxed))
+            .field("checked_at", &self.checked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgConn {
+    /// Whether a query on this connection failed because the server or the
+    /// link went away.
+    pub fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::SeqCst)
+    }
+}
+
+impl Deref for PgConn {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for PgConn {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+}
+
+/// Marks its connection broken when a query fails for want of a server.
+struct Watch {
+    broken: Arc<AtomicBool>,
+    suspicion: Arc<AtomicU64>,
+}
+
+impl Instrumentation for Watch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery {
+            error: Some(error), ..
+        } = event
+            && is_unreachable(error)
+            && !self.broken.swap(true, Ordering::SeqCst)
+        {
+            self.suspicion.fetch_add(1, Ordering::SeqCst);
+            metrics::counter!("db_connections_broken_total").increment(1);
+        }
+    }
+}
+
+fn set_timeouts(conn: &mut PgConnection, ms: u128) -> diesel::QueryResult<()> {
+    conn.batch_execute(&format!(
+        "SET statement_timeout = {ms}; SET lock_timeout = {ms}"
+    ))
+}
+
+impl ManageConnection for PgManager {
+    type Connection = PgConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConn, Self::Error> {
+        let mut conn = self.inner.connect()?;
+        set_timeouts(&mut conn, STATEMENT_TIMEOUT.as_millis())
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        let broken = Arc::new(AtomicBool::new(false));
+        conn.set_instrumentation(Watch {
+            broken: broken.clone(),
+            suspicion: self.suspicion.clone(),
+        });
+        Ok(PgConn {
+            conn,
+            broken,
+            checked_at: self.suspicion.load(Ordering::SeqCst),
+        })
+    }
+
+    /// No round trip unless some connection broke since this one was last
+    /// known good; then one `SELECT 1`.
+    fn is_valid(&self, conn: &mut PgConn) -> Result<(), Self::Error> {
+        let now = self.suspicion.load(Ordering::SeqCst);
+        if conn.is_broken() {
+            return Err(diesel::r2d2::Error::ConnectionError(
+                diesel::ConnectionError::BadConnection("the connection broke".into()),
+            ));
+        }
+        if conn.checked_at != now {
+            conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)?;
+            conn.checked_at = now;
+        }
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.is_broken() || self.inner.has_broken(&mut conn.conn)
     }
 }
 
@@ -56,13 +167,16 @@ pub enum PrepareError {
 /// A pool that opens connections on demand (none at build time) and waits
 /// at most `connect_timeout` for one before the request gets a 503.
 pub fn pool(url: &SecretString, max_size: u32, connect_timeout: Duration) -> PgPool {
-    let manager = ConnectionManager::<PgConnection>::new(url.expose_secret());
+    let manager = PgManager {
+        inner: ConnectionManager::new(url.expose_secret()),
+        suspicion: Arc::default(),
+    };
     Pool::builder()
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(connect_timeout)
+        // Cheap: see `PgManager::is_valid`.
         .test_on_check_out(true)
-        .connection_customizer(Box::new(Timeouts))
         .build_unchecked(manager)
 }
 
@@ -90,10 +204,7 @@ pub async fn wait_and_migrate(
         // Migrations may take longer than a request may; the connection
         // goes back to the pool with the request timeouts again.
         let timeouts = |conn: &mut PgConnection, ms: u128| {
-            conn.batch_execute(&format!(
-                "SET statement_timeout = {ms}; SET lock_timeout = {ms}"
-            ))
-            .map_err(|error| PrepareError::Migrations(error.into()))
+            set_timeouts(conn, ms).map_err(|error| PrepareError::Migrations(error.into()))
         };
         timeouts(&mut conn, 0)?;
         let migrated = migrate(&mut conn, migrations);
@@ -125,22 +236,102 @@ pub fn migrate(
     Ok(())
 }
 
-/// Whether the database answers a trivial query now (blocking).
+/// Whether the database answers a trivial query now (blocking). A pooled
+/// connection that turns out dead is replaced once, so the first probe
+/// after a database restart does not report an outage that is over.
 pub fn ping(pool: &PgPool) -> Result<(), InfraError> {
-    let mut conn = pool.get()?;
-    diesel::sql_query("SELECT 1").execute(&mut conn)?;
-    Ok(())
+    attempt(pool, |conn| {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok::<_, InfraError>(())
+    })
+    .or_else(|retry| {
+        retry.again(pool, |conn| {
+            diesel::sql_query("SELECT 1").execute(conn)?;
+            Ok(())
+        })
+    })
 }
 
-/// Runs `work` with a pooled connection on the blocking thread pool, inside
-/// the caller's tracing span. Taking a connection from the pool blocks as
-/// much as diesel does, so both happen here, never on an async worker.
+/// The outcome of one attempt at a unit of work: done, or failed on a
+/// connection that broke under it (so the same work may run once more on
+/// another connection, if it is safe to repeat).
+enum Retry<E> {
+    Broken(E),
+    Failed(E),
+}
+
+impl<E> Retry<E> {
+    /// Runs `work` once more when the first attempt's connection broke;
+    /// otherwise gives back the first error.
+    fn again<T>(
+        self,
+        pool: &PgPool,
+        work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<InfraError> + ResponseError,
+    {
+        match self {
+            Self::Broken(_) => {
+                metrics::counter!("db_retries_total").increment(1);
+                attempt(pool, work).map_err(Retry::into_inner)
+            }
+            Self::Failed(error) => Err(error),
+        }
+    }
+
+    fn into_inner(self) -> E {
+        match self {
+            Self::Broken(error) | Self::Failed(error) => error,
+        }
+    }
+}
+
+/// Checks a connection out (blocking) and runs `work` on it once.
 ///
 /// A unit of work that fails with an internal error after
 /// [`STATEMENT_TIMEOUT`] has run into the statement or lock timeout (the
 /// server cancelled it): that is the database being busy, 503, not a bug.
 /// (PostgreSQL's SQLSTATE is not exposed by diesel, and its message text
 /// depends on the server's language, so the clock decides.)
+fn attempt<T, E>(
+    pool: &PgPool,
+    work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, Retry<E>>
+where
+    E: From<InfraError> + ResponseError,
+{
+    let waited = Instant::now();
+    let checkout = pool.get();
+    metrics::histogram!("db_pool_wait_duration_seconds").record(waited.elapsed().as_secs_f64());
+    let mut conn = checkout.map_err(|error| {
+        metrics::counter!("db_pool_checkout_failures_total").increment(1);
+        Retry::Failed(InfraError::from(error).into())
+    })?;
+    let started = Instant::now();
+    match work(&mut conn) {
+        Ok(done) => Ok(done),
+        Err(error) if conn.is_broken() => Err(Retry::Broken(error)),
+        Err(error)
+            if error.status_code().is_server_error()
+                && error.status_code() != StatusCode::SERVICE_UNAVAILABLE
+                && started.elapsed() >= STATEMENT_TIMEOUT =>
+        {
+            tracing::warn!(error = %error, "database work ran into the statement or lock timeout");
+            Err(Retry::Failed(
+                InfraError::Unavailable("the statement or lock timeout ran out".into()).into(),
+            ))
+        }
+        Err(error) => Err(Retry::Failed(error)),
+    }
+}
+
+/// Runs `work` with a pooled connection on the blocking thread pool, inside
+/// the caller's tracing span. Taking a connection from the pool blocks as
+/// much as diesel does, so both happen here, never on an async worker.
+/// Work that fails because its connection broke gets the error (a 503 with
+/// `Retry-After`); for work that is safe to repeat, use
+/// [`blocking_idempotent`].
 pub async fn blocking<T, E, F>(pool: &PgPool, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
@@ -149,29 +340,26 @@ where
 {
     let pool = pool.clone();
     let span = tracing::Span::current();
+    actix_web::web::block(move || span.in_scope(|| attempt(&pool, work).map_err(Retry::into_inner)))
+        .await
+        .map_err(InfraError::from)?
+}
+
+/// Like [`blocking`], for work that may safely run twice (a read, or a
+/// write whose second run changes nothing): when its connection breaks
+/// under it (the database restarted since the connection was opened), it
+/// runs once more on a fresh connection, so a restart costs the request
+/// nothing once the database is back.
+pub async fn blocking_idempotent<T, E, F>(pool: &PgPool, work: F) -> Result<T, E>
+where
+    F: Fn(&mut PgConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<InfraError> + ResponseError + Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
     actix_web::web::block(move || {
-        span.in_scope(|| {
-            let waited = std::time::Instant::now();
-            let checkout = pool.get();
-            metrics::histogram!("db_pool_wait_duration_seconds")
-                .record(waited.elapsed().as_secs_f64());
-            let mut conn = checkout.map_err(|error| {
-                metrics::counter!("db_pool_checkout_failures_total").increment(1);
-                InfraError::from(error)
-            })?;
-            let started = std::time::Instant::now();
-            match work(&mut conn) {
-                Err(error)
-                    if error.status_code().is_server_error()
-                        && error.status_code() != StatusCode::SERVICE_UNAVAILABLE
-                        && started.elapsed() >= STATEMENT_TIMEOUT =>
-                {
-                    tracing::warn!(error = %error, "database work ran into the statement or lock timeout");
-                    Err(InfraError::Unavailable("the statement or lock timeout ran out".into()).into())
-                }
-                done => done,
-            }
-        })
+        span.in_scope(|| attempt(&pool, &work).or_else(|retry| retry.again(&pool, &work)))
     })
     .await
     .map_err(InfraError::from)?

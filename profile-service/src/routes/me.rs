@@ -1,23 +1,28 @@
 //! `GET /me` and `PATCH /me`: the caller's own profile, created on first
 //! use from the access token's claims.
+//!
+//! `GET /me` answers from the replica's cache when it holds the profile as
+//! of this token, else with one `SELECT` (plus a write for a new user or a
+//! newer token), retried once if its connection turns out dead.
+
+use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
-use chrono::DateTime;
-use service_kit::db::{PgPool, blocking};
+use chrono::{DateTime, Utc};
+use service_kit::db::{PgPool, blocking, blocking_idempotent};
 use service_kit::extract::JsonBody;
 use shared::api::{ErrorBody, ProfilePatch, ProfileResponse};
 use shared::claims::AccessClaims;
 use shared::responses::{NotJson, PayloadTooLarge, RequestTimeout, Unavailable};
 
 use crate::bearer::Authenticated;
+use crate::cache::ProfileCache;
 use crate::domain::parse_patch;
 use crate::error::ProfileError;
 use crate::store::profiles::{self, Profile};
 
-/// Makes sure the profile exists and mirrors the token's email.
-fn touch(conn: &mut diesel::PgConnection, claims: &AccessClaims) -> diesel::QueryResult<()> {
-    let issued_at = DateTime::from_timestamp(claims.iat, 0).unwrap_or_default();
-    profiles::touch(conn, claims.sub, &claims.email, issued_at)
+fn issued_at(claims: &AccessClaims) -> DateTime<Utc> {
+    DateTime::from_timestamp(claims.iat, 0).unwrap_or_default()
 }
 
 /// The caller's profile.
@@ -35,15 +40,27 @@ fn touch(conn: &mut diesel::PgConnection, claims: &AccessClaims) -> diesel::Quer
 )]
 pub async fn get_me(
     pool: web::Data<PgPool>,
+    cache: web::Data<ProfileCache>,
     user: Authenticated,
 ) -> Result<HttpResponse, ProfileError> {
     let claims = user.0;
-    let profile: Profile = blocking(&pool, move |conn| {
-        touch(conn, &claims)?;
-        Ok::<_, ProfileError>(profiles::find(conn, claims.sub)?)
+    let issued_at = issued_at(&claims);
+    if let Some(profile) = cache.get(claims.sub).filter(|p| p.mirrors(issued_at)) {
+        return Ok(HttpResponse::Ok().json(ProfileResponse::from(&*profile)));
+    }
+    let ticket = cache.ticket();
+    let profile: Profile = blocking_idempotent(&pool, move |conn| {
+        Ok::<_, ProfileError>(profiles::for_token(
+            conn,
+            claims.sub,
+            &claims.email,
+            issued_at,
+        )?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
+    let response = ProfileResponse::from(&profile);
+    cache.insert(ticket, Arc::new(profile));
+    Ok(HttpResponse::Ok().json(response))
 }
 
 /// Changes `display_name` and/or `bio`; a field left out stays, `null`
@@ -67,18 +84,23 @@ pub async fn get_me(
 )]
 pub async fn patch_me(
     pool: web::Data<PgPool>,
+    cache: web::Data<ProfileCache>,
     user: Authenticated,
     body: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, ProfileError> {
     let claims = user.0;
+    let user = claims.sub;
     let changes = parse_patch(body.0)?;
     let profile: Profile = blocking(&pool, move |conn| {
         use diesel::Connection;
         Ok::<_, ProfileError>(conn.transaction(|conn| {
-            touch(conn, &claims)?;
+            profiles::for_token(conn, claims.sub, &claims.email, issued_at(&claims))?;
             profiles::update(conn, claims.sub, &changes)
         })?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ProfileResponse::from(profile)))
+    // The trigger told every replica; this one need not wait for the echo
+    // to read its own write.
+    cache.evict(user);
+    Ok(HttpResponse::Ok().json(ProfileResponse::from(&profile)))
 }
