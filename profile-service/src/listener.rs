@@ -3,10 +3,16 @@
 //!
 //! diesel exposes libpq's notification queue but not its socket, so the
 //! thread asks for news every [`POLL`] (a non-blocking read, no round
-//! trip) and sends a `SELECT 1` every [`HEARTBEAT`] to notice a link that
-//! died silently. When the connection is gone the cache is emptied and
-//! bypassed until a new connection listens again. The thread ends when
-//! the cache it serves is dropped.
+//! trip) and sends a `SELECT 1` every [`HEARTBEAT`]: each answer tells the
+//! cache the listener is alive (it bypasses itself after
+//! [`crate::cache::STALE_AFTER`] without one), and TCP keepalives and
+//! `tcp_user_timeout` end a link that hangs. When the connection is gone
+//! the cache is emptied and bypassed until a new connection listens
+//! again. The thread ends when the cache it serves is dropped.
+//!
+//! The listener must reach PostgreSQL itself: behind a pooler in
+//! transaction mode (PgBouncer), `LISTEN` hears nothing, and the cache
+//! must be turned off (`PROFILE_CACHE_SIZE=0`).
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -23,8 +29,17 @@ pub const CHANNEL: &str = "profile_changed";
 /// How the listener's connection shows in `pg_stat_activity`.
 pub const APPLICATION_NAME: &str = "profile-service listener";
 
-const POLL: Duration = Duration::from_millis(5);
-const HEARTBEAT: Duration = Duration::from_secs(5);
+const POLL: Duration = Duration::from_millis(10);
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// libpq settings that end a connection whose peer went silent, added to
+/// `DATABASE_URL` unless it sets them itself.
+const LINK_CHECKS: [(&str, &str); 5] = [
+    ("connect_timeout", "5"),
+    ("keepalives_idle", "5"),
+    ("keepalives_interval", "2"),
+    ("keepalives_count", "2"),
+    ("tcp_user_timeout", "5000"),
+];
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
@@ -71,8 +86,26 @@ fn run(database_url: &SecretString, cache: &Weak<ProfileCache>) {
     }
 }
 
+/// `url` (a URI or a `key=value` string) with [`LINK_CHECKS`] added.
+fn with_link_checks(url: &str) -> String {
+    let uri = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let mut url = url.to_owned();
+    for (key, value) in LINK_CHECKS {
+        if url.contains(&format!("{key}=")) {
+            continue;
+        }
+        let separator = match (uri, url.contains('?')) {
+            (true, true) => '&',
+            (true, false) => '?',
+            (false, _) => ' ',
+        };
+        url = format!("{url}{separator}{key}={value}");
+    }
+    url
+}
+
 fn listen(database_url: &SecretString) -> Result<PgConnection, Box<dyn std::error::Error>> {
-    let mut conn = PgConnection::establish(database_url.expose_secret())?;
+    let mut conn = PgConnection::establish(&with_link_checks(database_url.expose_secret()))?;
     conn.batch_execute(&format!(
         "SET application_name = '{APPLICATION_NAME}'; LISTEN {CHANNEL}"
     ))?;
@@ -87,22 +120,57 @@ fn follow(conn: &mut PgConnection, cache: &Weak<ProfileCache>) -> diesel::QueryR
         let Some(cache) = cache.upgrade() else {
             return Ok(());
         };
-        let mut heard = false;
-        for notification in conn.notifications_iter() {
-            heard = true;
-            metrics::counter!("profile_cache_notifications_total").increment(1);
-            match notification?.payload.parse::<Uuid>() {
-                Ok(user) => cache.evict(user),
-                Err(_) => cache.evict_all(),
-            }
-        }
-        drop(cache);
+        let heard = evict_announced(conn, &cache)?;
         if beat.elapsed() >= HEARTBEAT {
             conn.batch_execute("SELECT 1")?;
+            // What arrived before the answer is handled before the cache
+            // hears the listener is alive.
+            evict_announced(conn, &cache)?;
+            cache.heard();
             beat = Instant::now();
         }
-        if !heard {
+        drop(cache);
+        if heard == 0 {
             std::thread::sleep(POLL);
         }
+    }
+}
+
+/// Evicts every profile announced so far; how many there were.
+fn evict_announced(conn: &mut PgConnection, cache: &ProfileCache) -> diesel::QueryResult<usize> {
+    let mut count = 0;
+    for notification in conn.notifications_iter() {
+        let notification = notification?;
+        count += 1;
+        metrics::counter!("profile_cache_notifications_total").increment(1);
+        match notification.payload.parse::<Uuid>() {
+            Ok(user) => cache.evict(user),
+            Err(_) => cache.evict_all(),
+        }
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_link_checks;
+
+    #[test]
+    fn link_checks_are_added_to_both_url_forms_without_overriding_the_user() {
+        assert_eq!(
+            with_link_checks("postgres://u@h/db"),
+            "postgres://u@h/db?connect_timeout=5&keepalives_idle=5&keepalives_interval=2\
+             &keepalives_count=2&tcp_user_timeout=5000"
+        );
+        assert_eq!(
+            with_link_checks("postgresql://u@h/db?sslmode=require&connect_timeout=1"),
+            "postgresql://u@h/db?sslmode=require&connect_timeout=1&keepalives_idle=5\
+             &keepalives_interval=2&keepalives_count=2&tcp_user_timeout=5000"
+        );
+        assert_eq!(
+            with_link_checks("host=h dbname=db"),
+            "host=h dbname=db connect_timeout=5 keepalives_idle=5 keepalives_interval=2 \
+             keepalives_count=2 tcp_user_timeout=5000"
+        );
     }
 }

@@ -24,6 +24,9 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         config.common.db_connect_timeout,
     );
     service_kit::db::wait_and_migrate(pool.clone(), MIGRATIONS).await?;
+    // The recorder first: help texts given before it exist are lost.
+    service_kit::metrics::handle().map_err(StartupError::Other)?;
+    crate::cache::describe();
     let cache = Arc::new(ProfileCache::new(config.cache));
     crate::listener::spawn(config.common.database_url.clone(), &cache).map_err(|error| {
         StartupError::Other(format!("cannot start the profile cache listener: {error}"))

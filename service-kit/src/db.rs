@@ -4,31 +4,20 @@
 //! [`blocking`] / [`blocking_idempotent`], the ways a request reaches
 //! diesel.
 //!
-//! A checkout costs no round trip. Every connection watches its own
-//! queries (a diesel [`Instrumentation`]); one that fails because the
-//! server went away is marked broken, dropped when it goes back to the
-//! pool, and makes every older idle connection suspect: those are pinged
-//! once at their next checkout (after a database restart they are all
-//! dead), the rest of the time nothing is.
+//! A checkout costs no round trip; see [`connections`] for how dead
+//! connections are found and dropped.
 
-use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::ResponseError;
 use actix_web::http::StatusCode;
-use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::RunQueryDsl;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, R2D2Connection};
-use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
-use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{InfraError, is_unreachable};
+use crate::error::InfraError;
 
-/// A pool of PostgreSQL connections.
-pub type PgPool = Pool<PgManager>;
+mod connections;
 
 /// How long a service waits at start-up for its database.
 pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
@@ -37,119 +26,8 @@ pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
 /// waits on the database for more than 5 s).
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Opens connections with the request timeouts set and a watch on their
-/// health; see the module documentation.
-#[derive(Debug)]
-pub struct PgManager {
-    inner: ConnectionManager<PgConnection>,
-    /// Bumped whenever any connection turns out broken.
-    suspicion: Arc<AtomicU64>,
-}
-
-/// A pooled PostgreSQL connection and what is known about its health.
-pub struct PgConn {
-    conn: PgConnection,
-    broken: Arc<AtomicBool>,
-    /// The [`PgManager::suspicion`] this connection was last known good at.
-    checked_at: u64,
-}
-
-impl std::fmt::Debug for PgConn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgConn")
-            .field("broken", &self.broken.load(Ordering::Relaxed))
-            .field("checked_at", &self.checked_at)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PgConn {
-    /// Whether a query on this connection failed because the server or the
-    /// link went away.
-    pub fn is_broken(&self) -> bool {
-        self.broken.load(Ordering::SeqCst)
-    }
-}
-
-impl Deref for PgConn {
-    type Target = PgConnection;
-    fn deref(&self) -> &PgConnection {
-        &self.conn
-    }
-}
-
-impl DerefMut for PgConn {
-    fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.conn
-    }
-}
-
-/// Marks its connection broken when a query fails for want of a server.
-struct Watch {
-    broken: Arc<AtomicBool>,
-    suspicion: Arc<AtomicU64>,
-}
-
-impl Instrumentation for Watch {
-    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::FinishQuery {
-            error: Some(error), ..
-        } = event
-            && is_unreachable(error)
-            && !self.broken.swap(true, Ordering::SeqCst)
-        {
-            self.suspicion.fetch_add(1, Ordering::SeqCst);
-            metrics::counter!("db_connections_broken_total").increment(1);
-        }
-    }
-}
-
-fn set_timeouts(conn: &mut PgConnection, ms: u128) -> diesel::QueryResult<()> {
-    conn.batch_execute(&format!(
-        "SET statement_timeout = {ms}; SET lock_timeout = {ms}"
-    ))
-}
-
-impl ManageConnection for PgManager {
-    type Connection = PgConn;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> Result<PgConn, Self::Error> {
-        let mut conn = self.inner.connect()?;
-        set_timeouts(&mut conn, STATEMENT_TIMEOUT.as_millis())
-            .map_err(diesel::r2d2::Error::QueryError)?;
-        let broken = Arc::new(AtomicBool::new(false));
-        conn.set_instrumentation(Watch {
-            broken: broken.clone(),
-            suspicion: self.suspicion.clone(),
-        });
-        Ok(PgConn {
-            conn,
-            broken,
-            checked_at: self.suspicion.load(Ordering::SeqCst),
-        })
-    }
-
-    /// No round trip unless some connection broke since this one was last
-    /// known good; then one `SELECT 1`.
-    fn is_valid(&self, conn: &mut PgConn) -> Result<(), Self::Error> {
-        let now = self.suspicion.load(Ordering::SeqCst);
-        if conn.is_broken() {
-            return Err(diesel::r2d2::Error::ConnectionError(
-                diesel::ConnectionError::BadConnection("the connection broke".into()),
-            ));
-        }
-        if conn.checked_at != now {
-            conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)?;
-            conn.checked_at = now;
-        }
-        Ok(())
-    }
-
-    fn has_broken(&self, conn: &mut PgConn) -> bool {
-        conn.is_broken() || self.inner.has_broken(&mut conn.conn)
-    }
-}
+use connections::set_timeouts;
+pub use connections::{IDLE_PING, PgConn, PgConnector, PgPool, pool};
 
 type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -162,22 +40,6 @@ pub enum PrepareError {
     Migrations(#[source] Cause),
     #[error("the start-up task failed")]
     Task(#[source] tokio::task::JoinError),
-}
-
-/// A pool that opens connections on demand (none at build time) and waits
-/// at most `connect_timeout` for one before the request gets a 503.
-pub fn pool(url: &SecretString, max_size: u32, connect_timeout: Duration) -> PgPool {
-    let manager = PgManager {
-        inner: ConnectionManager::new(url.expose_secret()),
-        suspicion: Arc::default(),
-    };
-    Pool::builder()
-        .max_size(max_size)
-        .min_idle(Some(0))
-        .connection_timeout(connect_timeout)
-        // Cheap: see `PgManager::is_valid`.
-        .test_on_check_out(true)
-        .build_unchecked(manager)
 }
 
 /// Waits up to [`STARTUP_WAIT`] for the database, then applies

@@ -68,6 +68,14 @@ fn describe() {
         "db_pool_checkout_failures_total",
         "Requests that got no pooled connection in time (answered 503)."
     );
+    describe_counter!(
+        "db_connections_broken_total",
+        "Pooled connections found dead (the server or the link went away); each is dropped."
+    );
+    describe_counter!(
+        "db_retries_total",
+        "Idempotent database work run a second time because its connection broke under it."
+    );
 }
 
 /// The service name the HTTP metrics carry, as app data.

@@ -45,10 +45,10 @@ pub async fn get_me(
 ) -> Result<HttpResponse, ProfileError> {
     let claims = user.0;
     let issued_at = issued_at(&claims);
-    if let Some(profile) = cache.get(claims.sub).filter(|p| p.mirrors(issued_at)) {
+    if let Some(profile) = cache.get(claims.sub, issued_at) {
         return Ok(HttpResponse::Ok().json(ProfileResponse::from(&*profile)));
     }
-    let ticket = cache.ticket();
+    let ticket = cache.ticket(claims.sub);
     let profile: Profile = blocking_idempotent(&pool, move |conn| {
         Ok::<_, ProfileError>(profiles::for_token(
             conn,

@@ -152,11 +152,17 @@ async fn a_change_through_one_replica_is_seen_by_the_other_at_once_even_after_it
     patch_bio(&stack, &b, token, "third").await;
     sees_within_a_second(&stack, a, token, "third").await;
     // Both replicas now serve "third" from their caches (after the echoes
-    // of the three changes, which would evict it).
+    // of the three changes, which would evict it) ...
     heard(&stack, a, 3).await;
     heard(&stack, &b, 3).await;
     serves_from_cache(&stack, &b, token, "third").await;
-    serves_from_cache(&stack, a, token, "third").await;
+    // ... and a change through A evicts it from B's.
+    patch_bio(&stack, a, token, "warm").await;
+    sees_within_a_second(&stack, &b, token, "warm").await;
+    heard(&stack, a, 4).await;
+    heard(&stack, &b, 4).await;
+    serves_from_cache(&stack, &b, token, "warm").await;
+    serves_from_cache(&stack, a, token, "warm").await;
 
     // Kill every listener connection and keep them from coming back (the
     // pools keep the connections they have): the replicas must not serve
@@ -246,4 +252,6 @@ async fn a_database_restart_costs_a_read_nothing_once_the_database_is_back() {
     // fresh one: no 503 reaches the client.
     assert_eq!(gets(tokens.clone()).await, [200; 6]);
     assert_eq!(gets(tokens).await, [200; 6]);
+    // (Not because a connection survived the restart.)
+    assert!(counter(&stack, &stack.profile, "db_retries_total").await >= 1);
 }
