@@ -47,7 +47,7 @@ pub fn remember(
     diesel::sql_query(
         "DELETE FROM known_networks WHERE (user_id, network_hash) IN \
          (SELECT user_id, network_hash FROM known_networks WHERE expires_at < $1 \
-          LIMIT 100 FOR UPDATE SKIP LOCKED)",
+          ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED)",
     )
     .bind::<diesel::sql_types::Timestamptz, _>(now)
     .execute(conn)

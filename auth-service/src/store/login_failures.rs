@@ -158,14 +158,15 @@ pub fn forget(
     diesel::sql_query(
         "DELETE FROM login_failures WHERE (email, network) IN \
          (SELECT email, network FROM login_failures WHERE updated_at < $1 \
-          AND (locked_until IS NULL OR locked_until < $1) LIMIT 100 FOR UPDATE SKIP LOCKED)",
+          AND (locked_until IS NULL OR locked_until < $1) \
+          ORDER BY updated_at LIMIT 100 FOR UPDATE SKIP LOCKED)",
     )
     .bind::<Timestamptz, _>(day_ago)
     .execute(conn)?;
     diesel::sql_query(
         "DELETE FROM login_account_failures WHERE email IN \
          (SELECT email FROM login_account_failures WHERE window_start < $1 \
-          LIMIT 100 FOR UPDATE SKIP LOCKED)",
+          ORDER BY window_start LIMIT 100 FOR UPDATE SKIP LOCKED)",
     )
     .bind::<Timestamptz, _>(day_ago)
     .execute(conn)
