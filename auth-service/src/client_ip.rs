@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 
 use actix_web::dev::Payload;
+use actix_web::http::header::HeaderValue;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use service_kit::error::InfraError;
 
@@ -36,12 +37,7 @@ impl ClientNetwork {
         }
         let trusted = req.app_data::<web::Data<TrustedProxies>>()?;
         let peer = req.peer_addr()?.ip();
-        let forwarded: Vec<&str> = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .collect();
+        let forwarded = forwarded_entries(req.headers().get_all("x-forwarded-for"));
         let network = Self(client_behind(peer, &forwarded, &trusted.0));
         req.extensions_mut().insert(network);
         Some(network)
@@ -57,6 +53,17 @@ impl FromRequest for ClientNetwork {
             InfraError::internal("no peer address, or TrustedProxies not registered").into()
         }))
     }
+}
+
+/// The entries of a request's `X-Forwarded-For` header lines, oldest
+/// first: each line split at its commas. A line that is not visible ASCII
+/// is left out, as if it had not been sent.
+pub fn forwarded_entries<'a>(lines: impl IntoIterator<Item = &'a HeaderValue>) -> Vec<&'a str> {
+    lines
+        .into_iter()
+        .filter_map(|line| line.to_str().ok())
+        .flat_map(|line| line.split(','))
+        .collect()
 }
 
 /// Who sent a request that reached us from `peer` with `forwarded` (the
@@ -172,5 +179,51 @@ mod tests {
             client_behind(ip("2001:db8:1:2:3:4:5:6"), &[], &[]),
             ip("2001:db8:1:2::")
         );
+    }
+
+    mod properties {
+        use std::net::SocketAddr;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// An `X-Forwarded-For` entry: an address, with a port or in
+        /// brackets, or anything a client may write.
+        fn entry() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<IpAddr>().prop_map(|ip| ip.to_string()),
+                any::<SocketAddr>().prop_map(|addr| format!(" {addr} ")),
+                any::<std::net::Ipv6Addr>().prop_map(|ip| format!("[{ip}]")),
+                "[0-9a-f:.\\[\\] %]{0,20}",
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn the_client_is_a_network_and_an_untrusted_peer_is_it(
+                peer in any::<IpAddr>(),
+                trust_peer in any::<bool>(),
+                mut trusted in prop::collection::vec(any::<IpAddr>(), 0..3),
+                entries in prop::collection::vec(entry(), 0..6),
+            ) {
+                if trust_peer {
+                    trusted.push(peer.to_canonical());
+                }
+                let line = entries.join(",");
+                let lines = HeaderValue::from_str(&line).into_iter().collect::<Vec<_>>();
+                let forwarded = forwarded_entries(&lines);
+                let client = client_behind(peer, &forwarded, &trusted);
+                if let IpAddr::V6(v6) = client {
+                    prop_assert!(v6.segments()[4..] == [0; 4], "{client} is not a /64");
+                }
+                if !trusted.contains(&peer.to_canonical()) {
+                    prop_assert_eq!(client, bucket(peer.to_canonical()));
+                }
+            }
+        }
     }
 }

@@ -3,16 +3,24 @@
 //! that stall with the JSON error body; [`JsonBody`] (JSON objects only)
 //! and [`FormBody`], which both refuse a charset other than UTF-8; and
 //! [`OneAuthorization`], which refuses a request with two `Authorization`
-//! headers instead of letting the first win.
+//! headers instead of letting the first win. What they do with the bytes
+//! of a body is [`parse_json`] and [`parse_form`], pure so they can be
+//! fuzzed (`fuzz/`).
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::error::{InternalError, JsonPayloadError, PayloadError, UrlencodedError};
+use actix_web::error::{
+    InternalError, JsonPayloadError, PayloadError, QueryPayloadError, UrlencodedError,
+};
 use actix_web::http::{StatusCode, header};
+use actix_web::web::BytesMut;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use serde::de::DeserializeOwned;
+use futures::StreamExt as _;
+use serde::de::{DeserializeOwned, Error as _};
+use serde_json::value::RawValue;
 use shared::api::{ErrorBody, ErrorCode};
 
 use crate::body_deadline::{BODY_TIMEOUT, is_body_timeout};
@@ -20,6 +28,8 @@ use crate::error::error_response;
 
 /// The largest request body either service reads, JSON and forms alike.
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+const FORM: &str = "application/x-www-form-urlencoded";
 
 fn payload_error(error: &PayloadError) -> (StatusCode, ErrorBody) {
     match error {
@@ -72,22 +82,31 @@ pub fn json_error(error: &JsonPayloadError) -> (StatusCode, ErrorBody) {
             too_large()
         }
         JsonPayloadError::ContentType => unsupported_media_type("application/json"),
-        JsonPayloadError::Deserialize(inner) if inner.is_data() => invalid_request(format!(
-            "The JSON body does not have the expected shape: {inner}."
-        )),
-        JsonPayloadError::Deserialize(_) => {
-            invalid_request("The request body is not valid JSON.".into())
-        }
+        JsonPayloadError::Deserialize(inner) => not_deserialized(inner),
         JsonPayloadError::Payload(inner) => payload_error(inner),
         _ => invalid_request("The request body could not be read.".into()),
     }
+}
+
+fn not_deserialized(error: &serde_json::Error) -> (StatusCode, ErrorBody) {
+    if error.is_data() {
+        wrong_shape(error)
+    } else {
+        invalid_request("The request body is not valid JSON.".into())
+    }
+}
+
+fn wrong_shape(error: &serde_json::Error) -> (StatusCode, ErrorBody) {
+    invalid_request(format!(
+        "The JSON body does not have the expected shape: {error}."
+    ))
 }
 
 /// The contract's answer to a form body actix could not extract.
 pub fn form_error(error: &UrlencodedError) -> (StatusCode, ErrorBody) {
     match error {
         UrlencodedError::Overflow { .. } => too_large(),
-        UrlencodedError::ContentType => unsupported_media_type("application/x-www-form-urlencoded"),
+        UrlencodedError::ContentType => unsupported_media_type(FORM),
         UrlencodedError::Parse(inner) => invalid_request(format!(
             "The form body does not have the expected shape: {inner}."
         )),
@@ -137,17 +156,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         if let Err(error) = utf8_only(req, "application/json") {
             return Box::pin(std::future::ready(Err(error)));
         }
-        let raw = web::Json::<Box<serde_json::value::RawValue>>::from_request(req, payload);
+        // actix reads the body and checks it is JSON (the first half of
+        // `parse_json`), answering through `json_config`.
+        let raw = web::Json::<Box<RawValue>>::from_request(req, payload);
         Box::pin(async move {
             let web::Json(raw) = raw.await?;
-            parse_object(raw.get()).map(JsonBody)
+            parse_object(raw.get()).map(JsonBody).map_err(|error| {
+                let answer = error.answer();
+                reject(error, answer)
+            })
         })
     }
 }
 
-/// A form body of `T`'s shape (`web::Form` with the contract's errors),
-/// refusing a charset other than UTF-8: actix would otherwise decode
-/// `charset=latin1` bodies, and two byte strings could become one password.
+/// A form body of `T`'s shape, read and decoded as `web::Form` would (with
+/// the contract's errors, whatever `FormConfig` says), refusing a charset
+/// other than UTF-8: actix would otherwise decode `charset=latin1` bodies,
+/// and two byte strings could become one password.
 pub struct FormBody<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
@@ -155,11 +180,94 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if let Err(error) = utf8_only(req, "application/x-www-form-urlencoded") {
+        if let Err(error) = utf8_only(req, FORM) {
             return Box::pin(std::future::ready(Err(error)));
         }
-        let form = web::Form::<T>::from_request(req, payload);
-        Box::pin(async move { Ok(FormBody(form.await?.into_inner())) })
+        let body = read_form(req, payload);
+        Box::pin(async move {
+            let form = match body.await {
+                Ok(body) => parse_form(&body),
+                Err(error) => Err(error),
+            };
+            form.map(FormBody).map_err(|error| {
+                let answer = form_error(&error);
+                reject(error, answer)
+            })
+        })
+    }
+}
+
+/// The body of a form request, read as `web::Form` reads it: the content
+/// type checked, a `Content-Length` that parses, at most [`BODY_LIMIT`]
+/// bytes. Like `web::Form`, it leaves the payload alone when the headers
+/// are refused.
+fn read_form(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<BytesMut, UrlencodedError>> + 'static {
+    let head = form_head(req).map(|length| (length, payload.take()));
+    async move {
+        let (length, mut stream) = head?;
+        let overflow = |size| UrlencodedError::Overflow {
+            size,
+            limit: BODY_LIMIT,
+        };
+        if let Some(size) = length.filter(|&size| size > BODY_LIMIT) {
+            return Err(overflow(size));
+        }
+        let mut body = BytesMut::with_capacity(8192);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > BODY_LIMIT {
+                return Err(overflow(body.len() + chunk.len()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// The content type and the declared length of a form request.
+fn form_head(req: &HttpRequest) -> Result<Option<usize>, UrlencodedError> {
+    let utf8 = req
+        .encoding()
+        .is_ok_and(|encoding| encoding.name() == "UTF-8");
+    if req.content_type().to_lowercase() != FORM || !utf8 {
+        return Err(UrlencodedError::ContentType);
+    }
+    match req.headers().get(header::CONTENT_LENGTH) {
+        None => Ok(None),
+        Some(length) => length
+            .to_str()
+            .ok()
+            .and_then(|length| length.parse().ok())
+            .map(Some)
+            .ok_or(UrlencodedError::UnknownLength),
+    }
+}
+
+/// A form body as `T`, decoded as `web::Form` decodes a UTF-8 body:
+/// `serde_urlencoded` over the raw bytes, each value percent-decoded and
+/// then read as UTF-8 with U+FFFD for what is not (a route that cares
+/// refuses those). What [`FormBody`] does with the bytes it read.
+pub fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, UrlencodedError> {
+    // `web::Query` runs the same decoder on a `&str`. A byte outside ASCII
+    // is written as `%XX` first: that decodes to the very same byte, and
+    // is no `&`, `=` or `+`, so the pairs are those of the raw body.
+    let mut text = String::with_capacity(body.len());
+    for &byte in body {
+        if byte.is_ascii() {
+            text.push(char::from(byte));
+        } else {
+            let _ = write!(text, "%{byte:02X}");
+        }
+    }
+    match web::Query::<T>::from_query(&text) {
+        Ok(form) => Ok(form.into_inner()),
+        Err(QueryPayloadError::Deserialize(error)) => Err(UrlencodedError::Parse(error)),
+        Err(other) => Err(UrlencodedError::Parse(serde::de::value::Error::custom(
+            other,
+        ))),
     }
 }
 
@@ -208,14 +316,42 @@ impl FromRequest for OneAuthorization {
     }
 }
 
-/// `text` (already known to be JSON) as an object of `T`'s shape.
-fn parse_object<T: DeserializeOwned>(text: &str) -> Result<T, actix_web::Error> {
-    if !text.trim_start().starts_with('{') {
-        let detail = "The JSON body must be an object.".to_owned();
-        return Err(reject("not an object", invalid_request(detail)));
+/// Why a JSON body was refused once it was read.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonBodyError {
+    /// Not JSON (`web::Json` refuses these before [`JsonBody`] sees them).
+    #[error("not JSON: {0}")]
+    Syntax(serde_json::Error),
+    /// JSON, but not an object.
+    #[error("not an object")]
+    NotAnObject,
+    /// An object, but not of the expected shape (a key given twice, say).
+    #[error("{0}")]
+    Shape(serde_json::Error),
+}
+
+impl JsonBodyError {
+    /// The contract's answer: what [`json_config`] and [`JsonBody`] send.
+    pub fn answer(&self) -> (StatusCode, ErrorBody) {
+        match self {
+            Self::Syntax(error) => not_deserialized(error),
+            Self::NotAnObject => invalid_request("The JSON body must be an object.".into()),
+            Self::Shape(error) => wrong_shape(error),
+        }
     }
-    serde_json::from_str(text).map_err(|error| {
-        let detail = format!("The JSON body does not have the expected shape: {error}.");
-        reject(error, invalid_request(detail))
-    })
+}
+
+/// A JSON body as an object of `T`'s shape: what `web::Json` and then
+/// [`JsonBody`] do with the bytes of a body.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, JsonBodyError> {
+    let raw: Box<RawValue> = serde_json::from_slice(body).map_err(JsonBodyError::Syntax)?;
+    parse_object(raw.get())
+}
+
+/// `text` (already known to be JSON) as an object of `T`'s shape.
+fn parse_object<T: DeserializeOwned>(text: &str) -> Result<T, JsonBodyError> {
+    if !text.trim_start().starts_with('{') {
+        return Err(JsonBodyError::NotAnObject);
+    }
+    serde_json::from_str(text).map_err(JsonBodyError::Shape)
 }

@@ -34,6 +34,9 @@ pub struct EnvReader {
     problems: Vec<String>,
     /// Values that win over the environment (the dev stack's own).
     overrides: HashMap<String, String>,
+    /// The variables to read instead of the process environment (see
+    /// [`EnvReader::from_pairs`]); `None` reads the process environment.
+    variables: Option<HashMap<String, String>>,
 }
 
 impl EnvReader {
@@ -52,6 +55,35 @@ impl EnvReader {
         }
     }
 
+    /// A reader that sees only `pairs`, as if they were the whole
+    /// environment (no process environment, no `.env`): the same rules
+    /// over values from elsewhere, for tests and the fuzzer.
+    pub fn from_pairs<N, V>(pairs: impl IntoIterator<Item = (N, V)>) -> Self
+    where
+        N: Into<String>,
+        V: Into<String>,
+    {
+        let variables = pairs
+            .into_iter()
+            .map(|(name, value)| (name.into(), value.into()))
+            .collect();
+        Self {
+            variables: Some(variables),
+            ..Self::default()
+        }
+    }
+
+    /// `name` from the variables, as `std::env::var` answers.
+    fn var(&self, name: &str) -> Result<String, std::env::VarError> {
+        match &self.variables {
+            Some(variables) => variables
+                .get(name)
+                .cloned()
+                .ok_or(std::env::VarError::NotPresent),
+            None => std::env::var(name),
+        }
+    }
+
     /// Records a problem that is not about a single variable's syntax.
     pub fn problem(&mut self, problem: impl Into<String>) {
         self.problems.push(problem.into());
@@ -61,7 +93,7 @@ impl EnvReader {
         if let Some(value) = self.overrides.get(name) {
             return Some(value.clone());
         }
-        match std::env::var(name) {
+        match self.var(name) {
             Ok(value) if value.trim().is_empty() => None,
             Ok(value) => Some(value),
             Err(std::env::VarError::NotPresent) => None,
@@ -76,7 +108,7 @@ impl EnvReader {
     pub fn is_set_empty(&self, name: &str) -> bool {
         match self.overrides.get(name) {
             Some(value) => value.trim().is_empty(),
-            None => std::env::var(name).is_ok_and(|value| value.trim().is_empty()),
+            None => self.var(name).is_ok_and(|value| value.trim().is_empty()),
         }
     }
 
@@ -362,6 +394,27 @@ pub fn same_secret(a: &SecretString, b: &SecretString) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reader_from_pairs_sees_only_its_pairs() {
+        let mut env = EnvReader::from_pairs([("JWT_LEEWAY_SECONDS", " 45 "), ("LOG_FORMAT", " ")]);
+        assert_eq!(env.number_in("JWT_LEEWAY_SECONDS", 30, 0, 3600), 45);
+        assert!(env.is_set_empty("LOG_FORMAT"));
+        assert_eq!(env.parse_or("PATH", "unset".to_owned()), "unset");
+        assert!(env.finish().is_ok());
+    }
+
+    #[test]
+    fn a_bad_key_set_is_still_one_line() {
+        let set = r#"{"keys": [{"kty": "oct", "kid": "a\nb", "k": "!!", "key_ops": ["sign"]}]}"#;
+        let mut env = EnvReader::from_pairs([("JWT_KEYS", set)]);
+        assert!(env.key_set("JWT_KEYS", "JWT_SECRET_KEY").is_none());
+        let line = env.finish().err().map(|error| error.to_string());
+        assert!(
+            line.as_deref().is_some_and(|line| !line.contains('\n')),
+            "{line:?}"
+        );
+    }
 
     #[test]
     fn config_error_is_one_line_naming_every_variable() {

@@ -23,6 +23,8 @@ pub enum KeySetError {
     NotAJwkSet,
     #[error("key #{0} is not an oct key (kty must be \"oct\")")]
     NotOct(usize),
+    #[error("key #{0} has a kid with a control character")]
+    ControlInKid(usize),
     #[error("key {0} has a k that is not base64url")]
     BadBase64(String),
     #[error("key {0} is shorter than {MIN_SECRET_BYTES} bytes")]
@@ -140,6 +142,10 @@ fn parse_set(json: &str) -> Result<Parsed, KeySetError> {
             .key_id
             .clone()
             .unwrap_or_else(|| jwk.thumbprint(ThumbprintHash::SHA256));
+        // Errors and config problems name kids, each on one line.
+        if kid.chars().any(char::is_control) {
+            return Err(KeySetError::ControlInKid(index));
+        }
         let bytes = URL_SAFE_NO_PAD
             .decode(oct.value.trim_end_matches('='))
             .map_err(|_| KeySetError::BadBase64(kid.clone()))?;
@@ -225,6 +231,20 @@ mod tests {
         assert_eq!(set(vec![rsa]).err(), Some(KeySetError::NotOct(0)));
         let garbage = KeySet::new(Some(&SecretString::from("[1,2]".to_owned())), None);
         assert_eq!(garbage.err(), Some(KeySetError::NotAJwkSet));
+    }
+
+    #[test]
+    fn a_kid_with_a_control_character_is_refused() {
+        // Caught by `fuzz/` (config): the kid went into the one-line
+        // configuration error with its newline.
+        let k = [7u8; 32];
+        for kid in ["a\nb", "\u{1b}[31m", "tab\t"] {
+            assert_eq!(
+                set(vec![key(Some(kid), &k, true)]).err(),
+                Some(KeySetError::ControlInKid(0)),
+                "{kid:?}"
+            );
+        }
     }
 
     #[test]

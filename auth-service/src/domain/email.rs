@@ -31,7 +31,7 @@ impl Email {
         if email.chars().count() > MAX_EMAIL_CHARS {
             return Err("must be at most 254 characters");
         }
-        if !email_address::EmailAddress::is_valid(&email) || email.starts_with('"') {
+        if !is_bare_address(&email) || normalise(&email) != email {
             return Err("must be a valid email address");
         }
         let (local, domain) = email.rsplit_once('@').unwrap_or_default();
@@ -66,10 +66,21 @@ impl Email {
 }
 
 /// Trim, NFKC, lower-case, and NFKC again (lower-casing can leave a
-/// string that is not in NFKC), so normalising twice changes nothing.
+/// string that is not in NFKC). That is its own normal form for every
+/// address [`Email::parse`] accepts, which refuses any that is not: NFKC
+/// can also make a space (U+0385 is a space and two marks), which a
+/// second pass would trim.
 pub fn normalise(raw: &str) -> String {
     let once: String = raw.trim().nfkc().collect();
     once.to_lowercase().nfkc().collect()
+}
+
+/// An address alone: not quoted, and not `Name <address>`, which the
+/// `email_address` crate accepts by default.
+fn is_bare_address(email: &str) -> bool {
+    let options = email_address::Options::default().without_display_text();
+    email_address::EmailAddress::parse_with_options(email, options).is_ok()
+        && !email.starts_with('"')
 }
 
 /// A character a person cannot see: Unicode format characters (U+200B,
@@ -199,6 +210,32 @@ mod tests {
     }
 
     #[test]
+    fn display_names_are_refused() {
+        for raw in [
+            "Ada <ada@example.com>",
+            "<ada@example.com>",
+            // Found by `fuzz/` (email): NFKC turned U+0385 into a space and
+            // two marks, and the display name was taken for an address.
+            "\u{385}\u{185}zo <e@oe^mi>",
+        ] {
+            assert_eq!(
+                Email::parse(raw),
+                Err("must be a valid email address"),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_space_made_by_normalising_is_refused_not_trimmed_away() {
+        // U+0385 is a space and two marks under NFKC; trimmed, the marks
+        // would float at the start of what reads as `ada@example.com`.
+        let raw = "\u{385}ada@example.com";
+        assert_ne!(normalise(&normalise(raw)), normalise(raw));
+        assert_eq!(Email::parse(raw), Err("must be a valid email address"));
+    }
+
+    #[test]
     fn normalising_twice_changes_nothing() {
         for raw in [
             "  ＡＤＡ@Example.com",
@@ -209,6 +246,58 @@ mod tests {
         ] {
             let once = normalise(raw);
             assert_eq!(normalise(&once), once, "{raw:?}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces that make normalising interesting: compatibility forms,
+        /// case pairs of different lengths, combining and spacing marks,
+        /// invisible characters, other scripts, address punctuation.
+        fn piece() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec![
+                "a", "Z", "0", ".", "+", "-", "_", " ", "\"", "ａ", "Ａ", "ﬁ", "ﬀ", "ǅ", "İ", "ß",
+                "ẞ", "Σ", "ς", "ϴ", "\u{212a}", "\u{212b}", "\u{308}", "\u{301}", "¨", "´",
+                "\u{200b}", "\u{ad}", "а", "д", "α", "ı", "㎏", "①", "ǰ", "ΐ", "\u{1e9e}",
+                "\u{3000}", "\u{2126}", "ｰ", "゛", "ｶ", "\u{ff9e}",
+            ])
+        }
+
+        fn part(max: usize) -> impl Strategy<Value = String> {
+            prop::collection::vec(piece(), 1..max).prop_map(|pieces| pieces.concat())
+        }
+
+        /// `local@domain.tld` from those pieces, often an address.
+        fn address_like() -> impl Strategy<Value = String> {
+            (
+                part(8),
+                part(6),
+                prop::sample::select(vec!["com", "ＣＯＭ", "io", "рф"]),
+            )
+                .prop_map(|(local, domain, tld)| format!("{local}@{domain}.{tld}"))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn normalising_an_accepted_address_twice_changes_nothing(raw in address_like()) {
+                if let Ok(email) = Email::parse(&raw) {
+                    let once = normalise(&raw);
+                    prop_assert_eq!(normalise(&once), once.clone());
+                    prop_assert_eq!(email.as_str(), once);
+                    prop_assert_eq!(Email::parse(email.as_str()), Ok(email.clone()));
+                }
+            }
+
+            #[test]
+            fn no_text_makes_parsing_panic(raw in any::<String>()) {
+                if let Ok(email) = Email::parse(&raw) {
+                    let _ = email.skeleton();
+                }
+            }
         }
     }
 }

@@ -1,0 +1,82 @@
+//! The benchmark behind `cargo run --release -p devstack --bin bench`: the
+//! real release binaries as separate processes against a throwaway
+//! PostgreSQL, loaded by `wrk` (a separate process) and by this process.
+//!
+//! - [`run_default`]: today's figures ([`phases`]), `GET /me` against the
+//!   ceiling of a JWT-only server, cache on and off, and PostgreSQL alone
+//!   ([`ceiling`], [`pg_only`]), then start-up and memory ([`footprint`]).
+//! - [`soak::run`]: minutes of mixed traffic at a steady rate, watching
+//!   for anything that grows.
+//!
+//! Every duration comes from the environment (`BENCH_SECONDS`,
+//! `SOAK_MINUTES`, ...), so a smoke run takes seconds.
+
+pub mod ceiling;
+pub mod footprint;
+pub mod latency;
+pub mod pg_only;
+pub mod phases;
+pub mod procfs;
+pub mod services;
+pub mod soak;
+pub mod wrk;
+
+use std::time::Duration;
+
+use footprint::Footprint;
+use services::{Binary, Testbed};
+
+/// `name` as a number, or `default` when unset or not a number.
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// `name` as (possibly fractional) seconds, or `default` seconds.
+pub fn env_seconds(name: &str, default: f64) -> Duration {
+    let seconds = std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(default);
+    Duration::from_secs_f64(seconds)
+}
+
+/// `cargo run --release -p devstack --bin bench`: every default phase.
+pub async fn run_default() -> Result<(), String> {
+    let settings = ceiling::Settings::from_env();
+    wrk::check_installed()?;
+    let cost = std::env::var("BCRYPT_COST").unwrap_or_else(|_| "12".into());
+    let testbed = Testbed::prepare().await?;
+    println!(
+        "# auth-stack benchmark (BCRYPT_COST={cost}, {} cores)\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    testbed.describe();
+    let mut footprint = Footprint::default();
+    let auth_env = phases::auth_env(&cost);
+
+    // Start-up on an empty database (migrations), then again (migrated).
+    let first = testbed.start(Binary::Auth, &auth_env).await?;
+    footprint.started(&first, "first start, migrating");
+    first.stop();
+    let auth = testbed.start(Binary::Auth, &auth_env).await?;
+    footprint.started(&auth, "restart");
+    footprint.idle(&auth);
+    let profile = testbed
+        .start(Binary::Profile, &ceiling::profile_env(&settings, true))
+        .await?;
+    footprint.started(&profile, "first start, migrating");
+
+    let session = phases::run(&auth.url, &profile.url).await?;
+    footprint.loaded(&auth, "logins and the storm of 300");
+    auth.stop();
+    profile.stop();
+
+    ceiling::run(&testbed, &settings, &session, &mut footprint).await?;
+    footprint.print(&testbed);
+    testbed.finish();
+    Ok(())
+}

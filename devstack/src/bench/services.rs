@@ -1,0 +1,281 @@
+//! The services under test as child processes: the release binaries next
+//! to this one (`target/release/`), each on a free port with its own log
+//! file and its own database on the benchmark's PostgreSQL (the
+//! `test-db` crate's throwaway server, or `DATABASE_URL`). Start-up is
+//! timed from spawn to the first `/readyz` 200.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use shared::config::random_secret;
+use test_db::PgServer;
+
+/// A binary the benchmark starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binary {
+    Auth,
+    Profile,
+    /// `devstack/src/bin/ceiling.rs`: JWT verification alone.
+    Ceiling,
+}
+
+impl Binary {
+    /// The file name in `target/release/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Auth => "auth-service",
+            Self::Profile => "profile-service",
+            Self::Ceiling => "ceiling",
+        }
+    }
+
+    /// The database it uses (the ceiling is given one it never opens).
+    fn database(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::Profile | Self::Ceiling => "profile",
+        }
+    }
+}
+
+/// The PostgreSQL server, secrets, binaries and log folder of one run.
+pub struct Testbed {
+    pub database: PgServer,
+    pub bin_dir: PathBuf,
+    pub logs: PathBuf,
+    /// `JWT_SECRET_KEY`, so the benchmark can verify what it is given.
+    pub access_secret: String,
+    refresh_secret: String,
+    rust_log: String,
+    http: reqwest::Client,
+}
+
+impl Testbed {
+    /// Starts PostgreSQL (unless `DATABASE_URL` names one), creates the
+    /// `auth` and `profile` databases, and finds the binaries.
+    pub async fn prepare() -> Result<Self, String> {
+        let bin_dir = match std::env::var_os("BENCH_BIN_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::current_exe()
+                .map_err(|e| format!("cannot find this binary: {e}"))?
+                .parent()
+                .map(PathBuf::from)
+                .ok_or("this binary has no folder")?,
+        };
+        for binary in [Binary::Auth, Binary::Profile, Binary::Ceiling] {
+            let path = bin_dir.join(binary.file_name());
+            if !path.is_file() {
+                return Err(format!(
+                    "{} is missing: build the binaries first (scripts/bench does: \
+                     cargo build --release -p devstack -p auth-service -p profile-service)",
+                    path.display()
+                ));
+            }
+        }
+        let logs = std::env::temp_dir().join(format!("auth-stack-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+        let database = tokio::task::spawn_blocking(|| {
+            let server = PgServer::from_env_or_throwaway()?;
+            for name in ["auth", "profile"] {
+                server.create_database_if_missing(name)?;
+            }
+            Ok::<_, test_db::ServerError>(server)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("PostgreSQL: {}", service_kit::error::Chain(&e)))?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            database,
+            bin_dir,
+            logs,
+            access_secret: random_secret(),
+            refresh_secret: random_secret(),
+            rust_log: std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            http,
+        })
+    }
+
+    /// Prints where everything is and how the services log.
+    pub fn describe(&self) {
+        println!(
+            "- services: the release binaries in {}, each a separate process, on \
+             {}; RUST_LOG={} (BENCH_RUST_LOG; `info` adds a log line per request), \
+             logs in {}",
+            self.bin_dir.display(),
+            self.database.describe(),
+            self.rust_log,
+            self.logs.display()
+        );
+    }
+
+    /// The URL of database `name`, naming `application` to PostgreSQL
+    /// (`pg_stat_activity.application_name`).
+    pub fn database_url(&self, name: &str, application: &str) -> String {
+        let url = self.database.url(name);
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}application_name={application}")
+    }
+
+    /// Starts `binary` with the variables the README documents, over
+    /// `extra`, and waits until its `/readyz` answers 200.
+    pub async fn start(&self, binary: Binary, extra: &[(&str, String)]) -> Result<Service, String> {
+        let name = binary.file_name();
+        let port = free_port()?;
+        let log_path = self.logs.join(format!("{name}-{port}.log"));
+        let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let mut command = Command::new(self.bin_dir.join(name));
+        command
+            .env("DATABASE_URL", self.database_url(binary.database(), name))
+            .env("JWT_SECRET_KEY", &self.access_secret)
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("METRICS_BIND_ADDR", "")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", &self.rust_log)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err);
+        if binary == Binary::Auth {
+            command.env("JWT_REFRESH_SECRET_KEY", &self.refresh_secret);
+        }
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let spawned = Instant::now();
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        let mut service = Service {
+            binary,
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            startup: Duration::ZERO,
+            log: log_path,
+        };
+        stop_when_this_process_exits(service.pid())?;
+        service.startup = service.wait_ready(&self.http, spawned).await?;
+        Ok(service)
+    }
+
+    /// Deletes the logs of a run that went well.
+    pub fn finish(self) {
+        let _ = std::fs::remove_dir_all(&self.logs);
+    }
+}
+
+/// A running service (or the ceiling server), stopped on drop.
+pub struct Service {
+    pub binary: Binary,
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// From spawn to the first `/readyz` 200.
+    pub startup: Duration,
+    log: PathBuf,
+}
+
+impl Service {
+    /// The process id, for `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    async fn wait_ready(
+        &mut self,
+        http: &reqwest::Client,
+        spawned: Instant,
+    ) -> Result<Duration, String> {
+        let deadline = spawned + Duration::from_secs(60);
+        let url = format!("{}/readyz", self.url);
+        loop {
+            if let Ok(response) = http.get(&url).send().await
+                && response.status().is_success()
+            {
+                return Ok(spawned.elapsed());
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "{} exited ({status}): {}",
+                    self.binary.file_name(),
+                    self.log_tail()
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} not ready after 60 s: {}",
+                    self.binary.file_name(),
+                    self.log_tail()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// The last lines of the service's log, for an error message.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().rev().take(5).collect();
+        format!(
+            "{} (log {})",
+            lines.into_iter().rev().collect::<Vec<_>>().join(" | "),
+            self.log.display()
+        )
+    }
+
+    /// Stops the process: SIGTERM (it drains), SIGKILL after 5 s.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let pid = self.pid().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on now (the service binds it a moment later).
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+/// A watchdog that kills `child` if this process dies first (Ctrl-C, a
+/// kill), so no service outlives the benchmark.
+fn stop_when_this_process_exits(child: u32) -> Result<(), String> {
+    let script = format!(
+        "trap '' INT TERM HUP; \
+         while kill -0 {me} 2>/dev/null && kill -0 {child} 2>/dev/null; do sleep 1; done; \
+         kill -0 {me} 2>/dev/null || kill -KILL {child} 2>/dev/null",
+        me = std::process::id()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| format!("cannot start the watchdog: {e}"))
+}
