@@ -6,7 +6,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -23,6 +23,9 @@ const BUCKETS: &[f64] = &[
 
 static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP: Duration = Duration::from_secs(5);
+
 /// The process's recorder, installed on first use (the dev stack runs both
 /// services in one process: they share it, told apart by `service`).
 pub fn handle() -> Result<PrometheusHandle, String> {
@@ -33,6 +36,21 @@ pub fn handle() -> Result<PrometheusHandle, String> {
                 .and_then(|builder| builder.install_recorder())
                 .map_err(|error: BuildError| error.to_string())?;
             describe();
+            // The recorder keeps every histogram sample until something
+            // folds them into buckets: a scrape does, and so must this
+            // thread, or a service nobody scrapes (METRICS_BIND_ADDR empty,
+            // or no Prometheus yet) grows by every request it answers (the
+            // soak benchmark saw it).
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP);
+                        upkeep.run_upkeep();
+                    }
+                })
+                .map_err(|error| format!("cannot start the metrics upkeep: {error}"))?;
             Ok(handle)
         })
         .clone()
