@@ -2,7 +2,7 @@
 //!
 //! Every change to `profiles` is announced by a trigger with `NOTIFY
 //! profile_changed, '<user id>'` in the writer's transaction; each replica's
-//! [`crate::listener`] evicts the entry as the notification arrives. While
+//! listener (`listener.rs`) evicts the entry as the notification arrives. While
 //! that listener is not connected, the cache is emptied and bypassed: a
 //! replica never serves from memory what it could have missed news of.
 //!
