@@ -7,19 +7,14 @@
 //! of a body is [`parse_json`] and [`parse_form`], pure so they can be
 //! fuzzed (`fuzz/`).
 
-use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::error::{
-    InternalError, JsonPayloadError, PayloadError, QueryPayloadError, UrlencodedError,
-};
+use actix_web::error::{InternalError, JsonPayloadError, PayloadError, UrlencodedError};
 use actix_web::http::{StatusCode, header};
-use actix_web::web::BytesMut;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use futures::StreamExt as _;
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use shared::api::{ErrorBody, ErrorCode};
 
@@ -169,10 +164,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
-/// A form body of `T`'s shape, read and decoded as `web::Form` would (with
-/// the contract's errors, whatever `FormConfig` says), refusing a charset
-/// other than UTF-8: actix would otherwise decode `charset=latin1` bodies,
-/// and two byte strings could become one password.
+/// A form body of `T`'s shape (`web::Form` with the contract's errors),
+/// refusing a charset other than UTF-8: actix would otherwise decode
+/// `charset=latin1` bodies, and two byte strings could become one password.
 pub struct FormBody<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
@@ -183,92 +177,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
         if let Err(error) = utf8_only(req, FORM) {
             return Box::pin(std::future::ready(Err(error)));
         }
-        let body = read_form(req, payload);
-        Box::pin(async move {
-            let form = match body.await {
-                Ok(body) => parse_form(&body),
-                Err(error) => Err(error),
-            };
-            form.map(FormBody).map_err(|error| {
-                let answer = form_error(&error);
-                reject(error, answer)
-            })
-        })
+        let form = web::Form::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(FormBody(form.await?.into_inner())) })
     }
 }
 
-/// The body of a form request, read as `web::Form` reads it: the content
-/// type checked, a `Content-Length` that parses, at most [`BODY_LIMIT`]
-/// bytes. Like `web::Form`, it leaves the payload alone when the headers
-/// are refused.
-fn read_form(
-    req: &HttpRequest,
-    payload: &mut Payload,
-) -> impl Future<Output = Result<BytesMut, UrlencodedError>> + 'static {
-    let head = form_head(req).map(|length| (length, payload.take()));
-    async move {
-        let (length, mut stream) = head?;
-        let overflow = |size| UrlencodedError::Overflow {
-            size,
-            limit: BODY_LIMIT,
-        };
-        if let Some(size) = length.filter(|&size| size > BODY_LIMIT) {
-            return Err(overflow(size));
-        }
-        let mut body = BytesMut::with_capacity(8192);
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk?;
-            if body.len() + chunk.len() > BODY_LIMIT {
-                return Err(overflow(body.len() + chunk.len()));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    }
-}
-
-/// The content type and the declared length of a form request.
-fn form_head(req: &HttpRequest) -> Result<Option<usize>, UrlencodedError> {
-    let utf8 = req
-        .encoding()
-        .is_ok_and(|encoding| encoding.name() == "UTF-8");
-    if req.content_type().to_lowercase() != FORM || !utf8 {
-        return Err(UrlencodedError::ContentType);
-    }
-    match req.headers().get(header::CONTENT_LENGTH) {
-        None => Ok(None),
-        Some(length) => length
-            .to_str()
-            .ok()
-            .and_then(|length| length.parse().ok())
-            .map(Some)
-            .ok_or(UrlencodedError::UnknownLength),
-    }
-}
-
-/// A form body as `T`, decoded as `web::Form` decodes a UTF-8 body:
-/// `serde_urlencoded` over the raw bytes, each value percent-decoded and
-/// then read as UTF-8 with U+FFFD for what is not (a route that cares
-/// refuses those). What [`FormBody`] does with the bytes it read.
+/// A form body as `T`, decoded exactly as `web::Form` (and so [`FormBody`])
+/// decodes the bytes it read: with `serde_urlencoded`. Pure, for the fuzzer.
 pub fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, UrlencodedError> {
-    // `web::Query` runs the same decoder on a `&str`. A byte outside ASCII
-    // is written as `%XX` first: that decodes to the very same byte, and
-    // is no `&`, `=` or `+`, so the pairs are those of the raw body.
-    let mut text = String::with_capacity(body.len());
-    for &byte in body {
-        if byte.is_ascii() {
-            text.push(char::from(byte));
-        } else {
-            let _ = write!(text, "%{byte:02X}");
-        }
-    }
-    match web::Query::<T>::from_query(&text) {
-        Ok(form) => Ok(form.into_inner()),
-        Err(QueryPayloadError::Deserialize(error)) => Err(UrlencodedError::Parse(error)),
-        Err(other) => Err(UrlencodedError::Parse(serde::de::value::Error::custom(
-            other,
-        ))),
-    }
+    serde_urlencoded::from_bytes(body).map_err(UrlencodedError::Parse)
 }
 
 /// 415 unless the body's `charset` (if any) is UTF-8.
