@@ -102,16 +102,19 @@ pub fn migrate(
 /// connection that turns out dead is replaced once, so the first probe
 /// after a database restart does not report an outage that is over.
 pub fn ping(pool: &PgPool) -> Result<(), InfraError> {
-    attempt(pool, |conn| {
+    idempotent(pool, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)?;
-        Ok::<_, InfraError>(())
+        Ok(())
     })
-    .or_else(|retry| {
-        retry.again(pool, |conn| {
-            diesel::sql_query("SELECT 1").execute(conn)?;
-            Ok(())
-        })
-    })
+}
+
+/// Runs `work` (blocking), and once more on a fresh connection if its
+/// connection broke under it.
+fn idempotent<T, E>(pool: &PgPool, work: impl Fn(&mut PgConnection) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<InfraError> + ResponseError,
+{
+    attempt(pool, &work).or_else(|retry| retry.again(pool, &work))
 }
 
 /// The outcome of one attempt at a unit of work: done, or failed on a
@@ -220,9 +223,7 @@ where
 {
     let pool = pool.clone();
     let span = tracing::Span::current();
-    actix_web::web::block(move || {
-        span.in_scope(|| attempt(&pool, &work).or_else(|retry| retry.again(&pool, &work)))
-    })
-    .await
-    .map_err(InfraError::from)?
+    actix_web::web::block(move || span.in_scope(|| idempotent(&pool, &work)))
+        .await
+        .map_err(InfraError::from)?
 }

@@ -134,13 +134,7 @@ pub fn load_users(model: &Model, urls: &Urls, range: Range<u64>) -> Result<Durat
                 scope.spawn(|| copy(auth, NETWORKS, networks)),
                 scope.spawn(counters),
             ];
-            jobs.into_iter()
-                .map(|job| {
-                    job.join()
-                        .unwrap_or_else(|_| Err("a loader panicked".into()))
-                })
-                .collect::<Result<Vec<()>, String>>()
-                .map(drop)
+            join_all(jobs)
         })
     })
 }
@@ -212,13 +206,17 @@ pub fn load_backlog(
                 scope.spawn(|| copy(auth, NETWORKS, networks)),
                 scope.spawn(counters),
             ];
-            jobs.into_iter()
-                .map(|job| {
-                    job.join()
-                        .unwrap_or_else(|_| Err("a loader panicked".into()))
-                })
-                .collect::<Result<Vec<()>, String>>()
-                .map(drop)
+            join_all(jobs)
         })
+    })
+}
+
+/// Waits for every loader; the first error (or panic) wins.
+fn join_all<'scope, const N: usize>(
+    jobs: [std::thread::ScopedJoinHandle<'scope, Result<(), String>>; N],
+) -> Result<(), String> {
+    jobs.into_iter().try_for_each(|job| {
+        job.join()
+            .unwrap_or_else(|_| Err("a loader panicked".into()))
     })
 }
