@@ -5,6 +5,8 @@
 //! - [`run_default`]: today's figures ([`phases`]), `GET /me` against the
 //!   ceiling of a JWT-only server, cache on and off, and PostgreSQL alone
 //!   ([`ceiling`], [`pg_only`]), then start-up and memory ([`footprint`]).
+//! - [`run_me`]: only `GET /me` against its ceiling (a user is signed up
+//!   first), for working on that path.
 //! - [`soak::run`]: minutes of mixed traffic at a steady rate, watching
 //!   for anything that grows.
 //!
@@ -77,6 +79,34 @@ pub async fn run_default() -> Result<(), String> {
 
     ceiling::run(&testbed, &settings, &session, &mut footprint).await?;
     footprint.print(&testbed);
+    testbed.finish();
+    Ok(())
+}
+
+/// `bench me`: only `GET /me` against its ceiling, cache on and off, and
+/// PostgreSQL alone; no logins, storm or footprint table.
+pub async fn run_me() -> Result<(), String> {
+    let settings = ceiling::Settings::from_env();
+    wrk::check_installed()?;
+    let testbed = Testbed::prepare().await?;
+    println!(
+        "# auth-stack benchmark: GET /me only ({} cores)\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    testbed.describe();
+    let auth = testbed.start(Binary::Auth, &phases::auth_env("4")).await?;
+    let profile = testbed
+        .start(Binary::Profile, &ceiling::profile_env(&settings, false))
+        .await?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
+    phases::sign_up(&client, &auth.url).await?;
+    let session = phases::sign_in(&client, &auth.url, &profile.url).await?;
+    auth.stop();
+    profile.stop();
+    ceiling::run(&testbed, &settings, &session, &mut Footprint::default()).await?;
     testbed.finish();
     Ok(())
 }

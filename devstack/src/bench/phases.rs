@@ -40,13 +40,7 @@ pub async fn run(auth: &str, profile: &str) -> Result<Session, String> {
         .build()
         .map_err(|e| e.to_string())?;
     println!("- load for the figures below: this process (reqwest, closed loop, N at a time)\n");
-    let signup = serde_json::json!({"email": EMAIL, "password": PASSWORD});
-    client
-        .post(format!("{auth}/signup"))
-        .json(&signup)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    sign_up(&client, auth).await?;
     let login = || {
         client
             .post(format!("{auth}/login"))
@@ -86,20 +80,11 @@ pub async fn run(auth: &str, profile: &str) -> Result<Session, String> {
         during.len()
     );
 
-    let tokens: serde_json::Value = login()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let access = tokens["access_token"]
-        .as_str()
-        .ok_or("the login gave no access token")?
-        .to_owned();
+    let session = sign_in(&client, auth, profile).await?;
     let me = |_| {
         client
             .get(format!("{profile}/me"))
-            .bearer_auth(&access)
+            .bearer_auth(&session.access_token)
             .send()
     };
     let (wall, mut latencies) = load(me_requests, 16, me).await?;
@@ -109,22 +94,62 @@ pub async fn run(auth: &str, profile: &str) -> Result<Session, String> {
         me_requests as f64 / wall.as_secs_f64(),
         percentiles(&mut latencies)
     );
-    let profile_body: serde_json::Value = me(0)
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
+    login_storm(&client, auth, profile, &session.access_token).await?;
+    limiter_cost(&client, auth).await?;
+    Ok(session)
+}
+
+/// Logs the benchmark's user in (after [`sign_up`]) and reads its
+/// profile once: the token and id the `GET /me` runs use.
+pub async fn sign_in(
+    client: &reqwest::Client,
+    auth: &str,
+    profile: &str,
+) -> Result<Session, String> {
+    let json = |response: reqwest::Response| async move {
+        let response = response.error_for_status().map_err(|e| e.to_string())?;
+        response
+            .json::<serde_json::Value>()
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let login = client
+        .post(format!("{auth}/login"))
+        .form(&[("username", EMAIL), ("password", PASSWORD)])
+        .send()
         .await
         .map_err(|e| e.to_string())?;
-    let user_id = profile_body["id"]
+    let tokens = json(login).await?;
+    let access_token = tokens["access_token"]
+        .as_str()
+        .ok_or("the login gave no access token")?
+        .to_owned();
+    let me = client
+        .get(format!("{profile}/me"))
+        .bearer_auth(&access_token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let user_id = json(me).await?["id"]
         .as_str()
         .and_then(|id| id.parse().ok())
         .ok_or("GET /me gave no id")?;
-    login_storm(&client, auth, profile, &access).await?;
-    limiter_cost(&client, auth).await?;
     Ok(Session {
-        access_token: access,
+        access_token,
         user_id,
     })
+}
+
+/// Creates the benchmark's user (a second call gets 409, which is fine).
+pub async fn sign_up(client: &reqwest::Client, auth: &str) -> Result<(), String> {
+    let signup = serde_json::json!({"email": EMAIL, "password": PASSWORD});
+    client
+        .post(format!("{auth}/signup"))
+        .json(&signup)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// 300 simultaneous password logins against the hashing gate, with

@@ -6,6 +6,8 @@
 //!   `/healthz`, `GET /me`, the login storm, the limiter's cost), `GET /me`
 //!   against a JWT-only ceiling with the profile cache on and off and
 //!   PostgreSQL alone, and each binary's start-up and memory;
+//! - `me`: only `GET /me` against its ceiling, cache on and off, and
+//!   PostgreSQL alone;
 //! - `soak`: minutes of mixed traffic at a steady rate, watching memory,
 //!   file descriptors and database connections (not in CI);
 //! - `scale`: `devstack::scale::run()`.
@@ -16,6 +18,7 @@
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: bench          today's phases, GET /me against the ceiling, footprint
+       bench me       only GET /me against the ceiling (cache on and off, PostgreSQL alone)
        bench soak     SOAK_MINUTES (10) of mixed traffic at SOAK_RATE (200/s)
        bench scale    devstack::scale::run()";
 
@@ -24,6 +27,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => devstack::bench::run_default().await,
+        ["me"] => devstack::bench::run_me().await,
         ["soak"] => devstack::bench::soak::run().await,
         ["scale"] => devstack::scale::run().await,
         ["--help" | "-h" | "help"] => {
