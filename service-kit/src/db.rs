@@ -4,8 +4,9 @@
 //! [`blocking`] / [`blocking_idempotent`], the ways a request reaches
 //! diesel.
 //!
-//! A checkout costs no round trip; see [`connections`] for how dead
-//! connections are found and dropped.
+//! A request waits for a connection in a fair line, off the blocking
+//! threads ([`pool`]); a checkout costs no round trip ([`connections`]
+//! says how dead connections are found and dropped).
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use crate::error::InfraError;
 
 mod connections;
+mod pool;
 
 /// How long a service waits at start-up for its database.
 pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
@@ -27,7 +29,13 @@ pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 use connections::set_timeouts;
-pub use connections::{IDLE_PING, PgConn, PgConnector, PgPool, pool};
+pub use connections::{IDLE_PING, PgConn, PgConnector};
+pub use pool::{PgPool, Turn};
+
+/// A pool of at most `max_size` connections; see [`PgPool::new`].
+pub fn pool(url: &secrecy::SecretString, max_size: u32, connect_timeout: Duration) -> PgPool {
+    PgPool::new(url, max_size, connect_timeout)
+}
 
 type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -98,23 +106,16 @@ pub fn migrate(
     Ok(())
 }
 
-/// Whether the database answers a trivial query now (blocking). A pooled
-/// connection that turns out dead is replaced once, so the first probe
-/// after a database restart does not report an outage that is over.
-pub fn ping(pool: &PgPool) -> Result<(), InfraError> {
-    idempotent(pool, |conn| {
+/// Whether the database answers a trivial query now, waiting in line like
+/// any request. A pooled connection that turns out dead is replaced once,
+/// so the first probe after a database restart does not report an outage
+/// that is over.
+pub async fn ping(pool: &PgPool) -> Result<(), InfraError> {
+    blocking_idempotent(pool, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)?;
         Ok(())
     })
-}
-
-/// Runs `work` (blocking), and once more on a fresh connection if its
-/// connection broke under it.
-fn idempotent<T, E>(pool: &PgPool, work: impl Fn(&mut PgConnection) -> Result<T, E>) -> Result<T, E>
-where
-    E: From<InfraError> + ResponseError,
-{
-    attempt(pool, &work).or_else(|retry| retry.again(pool, &work))
+    .await
 }
 
 /// The outcome of one attempt at a unit of work: done, or failed on a
@@ -131,6 +132,7 @@ impl<E> Retry<E> {
     fn again<T>(
         self,
         pool: &PgPool,
+        turn: &Turn,
         work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
     ) -> Result<T, E>
     where
@@ -139,7 +141,7 @@ impl<E> Retry<E> {
         match self {
             Self::Broken(_) => {
                 metrics::counter!("db_retries_total").increment(1);
-                attempt(pool, work).map_err(Retry::into_inner)
+                attempt(pool, turn, work).map_err(Retry::into_inner)
             }
             Self::Failed(error) => Err(error),
         }
@@ -152,7 +154,8 @@ impl<E> Retry<E> {
     }
 }
 
-/// Checks a connection out (blocking) and runs `work` on it once.
+/// Checks a connection out (blocking; free, given the `turn`, unless work
+/// outside the line holds some) and runs `work` on it once.
 ///
 /// A unit of work that fails with an internal error after
 /// [`STATEMENT_TIMEOUT`] has run into the statement or lock timeout (the
@@ -161,14 +164,15 @@ impl<E> Retry<E> {
 /// depends on the server's language, so the clock decides.)
 fn attempt<T, E>(
     pool: &PgPool,
+    turn: &Turn,
     work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
 ) -> Result<T, Retry<E>>
 where
     E: From<InfraError> + ResponseError,
 {
-    let waited = Instant::now();
-    let checkout = pool.get();
-    metrics::histogram!("db_pool_wait_duration_seconds").record(waited.elapsed().as_secs_f64());
+    let checkout = pool.get_until(turn.deadline);
+    metrics::histogram!("db_pool_wait_duration_seconds")
+        .record(turn.asked_at.elapsed().as_secs_f64());
     let mut conn = checkout.map_err(|error| {
         metrics::counter!("db_pool_checkout_failures_total").increment(1);
         Retry::Failed(InfraError::from(error).into())
@@ -191,23 +195,27 @@ where
     }
 }
 
-/// Runs `work` with a pooled connection on the blocking thread pool, inside
-/// the caller's tracing span. Taking a connection from the pool blocks as
-/// much as diesel does, so both happen here, never on an async worker.
-/// Work that fails because its connection broke gets the error (a 503 with
-/// `Retry-After`); for work that is safe to repeat, use
-/// [`blocking_idempotent`].
+/// Waits for a turn at a connection (async, in arrival order), then runs
+/// `work` with a pooled connection on the blocking thread pool, inside the
+/// caller's tracing span. Taking a connection from the pool blocks as
+/// much as diesel does, so both happen there, never on an async worker.
+/// No turn within the pool's timeout is a 503 with `Retry-After`, and so
+/// is work that fails because its connection broke; for work that is safe
+/// to repeat, use [`blocking_idempotent`].
 pub async fn blocking<T, E, F>(pool: &PgPool, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<InfraError> + ResponseError + Send + 'static,
 {
+    let turn = pool.turn().await?;
     let pool = pool.clone();
     let span = tracing::Span::current();
-    actix_web::web::block(move || span.in_scope(|| attempt(&pool, work).map_err(Retry::into_inner)))
-        .await
-        .map_err(InfraError::from)?
+    actix_web::web::block(move || {
+        span.in_scope(|| attempt(&pool, &turn, work).map_err(Retry::into_inner))
+    })
+    .await
+    .map_err(InfraError::from)?
 }
 
 /// Like [`blocking`], for work that may safely run twice (a read, or a
@@ -221,9 +229,14 @@ where
     T: Send + 'static,
     E: From<InfraError> + ResponseError + Send + 'static,
 {
+    let turn = pool.turn().await?;
     let pool = pool.clone();
     let span = tracing::Span::current();
-    actix_web::web::block(move || span.in_scope(|| idempotent(&pool, &work)))
-        .await
-        .map_err(InfraError::from)?
+    actix_web::web::block(move || {
+        span.in_scope(|| {
+            attempt(&pool, &turn, &work).or_else(|retry| retry.again(&pool, &turn, &work))
+        })
+    })
+    .await
+    .map_err(InfraError::from)?
 }

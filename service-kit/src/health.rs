@@ -6,7 +6,6 @@ use shared::api::HealthResponse;
 use shared::responses::Unavailable;
 
 use crate::db::PgPool;
-use crate::error::InfraError;
 
 /// `GET /healthz`: 200 while the process runs.
 #[utoipa::path(
@@ -33,12 +32,7 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 pub async fn readyz(pool: web::Data<PgPool>) -> HttpResponse {
-    let pool = pool.into_inner();
-    let answer = web::block(move || crate::db::ping(&pool))
-        .await
-        .map_err(InfraError::from)
-        .and_then(|pinged| pinged);
-    match answer {
+    match crate::db::ping(&pool).await {
         Ok(()) => HttpResponse::Ok().json(HealthResponse {
             status: "ok".into(),
         }),

@@ -77,10 +77,14 @@ fn describe() {
         "db_pool_max_connections",
         "The database pool's size (DB_POOL_MAX_SIZE)."
     );
+    describe_gauge!(
+        "db_pool_waiting",
+        "Requests waiting in line for a database connection, read at scrape time."
+    );
     describe_histogram!(
         "db_pool_wait_duration_seconds",
         Unit::Seconds,
-        "How long a request waited for a pooled connection."
+        "How long a request waited for a pooled connection (in line, then the checkout)."
     );
     describe_counter!(
         "db_pool_checkout_failures_total",
@@ -174,4 +178,5 @@ fn record_pool(service: &'static str, pool: &PgPool) {
     metrics::gauge!("db_pool_connections", "service" => service, "state" => "in_use").set(in_use);
     metrics::gauge!("db_pool_max_connections", "service" => service)
         .set(f64::from(pool.max_size()));
+    metrics::gauge!("db_pool_waiting", "service" => service).set(pool.waiting() as f64);
 }

@@ -26,9 +26,6 @@ use crate::error::is_unreachable;
 /// A connection idle longer than this is pinged before it is handed out.
 pub const IDLE_PING: Duration = Duration::from_secs(10);
 
-/// A pool of PostgreSQL connections.
-pub type PgPool = Pool<PgConnector>;
-
 /// Opens connections with the request timeouts set and a watch on their
 /// health; see the module documentation.
 #[derive(Debug)]
@@ -158,8 +155,12 @@ impl ManageConnection for PgConnector {
 }
 
 /// A pool that opens connections on demand (none at build time) and waits
-/// at most `connect_timeout` for one before the request gets a 503.
-pub fn pool(url: &SecretString, max_size: u32, connect_timeout: Duration) -> PgPool {
+/// at most `connect_timeout` for one.
+pub(super) fn pool(
+    url: &SecretString,
+    max_size: u32,
+    connect_timeout: Duration,
+) -> Pool<PgConnector> {
     let manager = PgConnector {
         inner: ConnectionManager::new(url.expose_secret()),
         suspicion: Arc::default(),

@@ -20,6 +20,7 @@ mod logs;
 mod me;
 mod metrics;
 mod outage;
+mod pool;
 mod rate_limit;
 mod rotation;
 mod routing;
