@@ -141,7 +141,12 @@ impl<E> Retry<E> {
         match self {
             Self::Broken(_) => {
                 metrics::counter!("db_retries_total").increment(1);
-                attempt(pool, turn, work).map_err(Retry::into_inner)
+                // A fresh connection may have to be opened: the retry gets
+                // the pool's whole timeout for it, whatever the line took.
+                let deadline = turn
+                    .deadline
+                    .max(Instant::now() + pool.connection_timeout());
+                checkout_and_run(pool, deadline, None, work).map_err(Retry::into_inner)
             }
             Self::Failed(error) => Err(error),
         }
@@ -154,14 +159,7 @@ impl<E> Retry<E> {
     }
 }
 
-/// Checks a connection out (blocking; free, given the `turn`, unless work
-/// outside the line holds some) and runs `work` on it once.
-///
-/// A unit of work that fails with an internal error after
-/// [`STATEMENT_TIMEOUT`] has run into the statement or lock timeout (the
-/// server cancelled it): that is the database being busy, 503, not a bug.
-/// (PostgreSQL's SQLSTATE is not exposed by diesel, and its message text
-/// depends on the server's language, so the clock decides.)
+/// The first attempt at a request's work with its `turn`.
 fn attempt<T, E>(
     pool: &PgPool,
     turn: &Turn,
@@ -170,9 +168,34 @@ fn attempt<T, E>(
 where
     E: From<InfraError> + ResponseError,
 {
-    let checkout = pool.get_until(turn.deadline);
-    metrics::histogram!("db_pool_wait_duration_seconds")
-        .record(turn.asked_at.elapsed().as_secs_f64());
+    checkout_and_run(pool, turn.deadline, Some(turn.asked_at), work)
+}
+
+/// Checks a connection out (blocking; one is free, given a turn, unless
+/// it must be opened or work outside the line holds some), waiting until
+/// `deadline` at most, and runs `work` on it once. With `asked_at`, records
+/// how long the request waited for its connection, in line and at the
+/// checkout (once per request: a retry passes none).
+///
+/// A unit of work that fails with an internal error after
+/// [`STATEMENT_TIMEOUT`] has run into the statement or lock timeout (the
+/// server cancelled it): that is the database being busy, 503, not a bug.
+/// (PostgreSQL's SQLSTATE is not exposed by diesel, and its message text
+/// depends on the server's language, so the clock decides.)
+fn checkout_and_run<T, E>(
+    pool: &PgPool,
+    deadline: Instant,
+    asked_at: Option<Instant>,
+    work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, Retry<E>>
+where
+    E: From<InfraError> + ResponseError,
+{
+    let checkout = pool.get_until(deadline);
+    if let Some(asked_at) = asked_at {
+        metrics::histogram!("db_pool_wait_duration_seconds")
+            .record(asked_at.elapsed().as_secs_f64());
+    }
     let mut conn = checkout.map_err(|error| {
         metrics::counter!("db_pool_checkout_failures_total").increment(1);
         Retry::Failed(InfraError::from(error).into())

@@ -21,7 +21,9 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// `GET /readyz`: 200 when the database answers, else 503 `unavailable`
-/// with `Retry-After`.
+/// with `Retry-After`. The probe waits in the pool's line like any
+/// request, so a replica whose line does not move within
+/// `DB_CONNECT_TIMEOUT_SECONDS` is not ready either.
 #[utoipa::path(
     get,
     path = "/readyz",

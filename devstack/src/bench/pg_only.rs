@@ -1,9 +1,10 @@
 //! PostgreSQL alone, as pgbench's select-only test does it: N threads,
 //! each looping over "take a connection from the pool, select one profile
 //! by primary key, give it back", through the pool the services use
-//! (`service_kit::db::pool`, checkout included) and profile-service's own
-//! query (`store::profiles::find`). The ceiling of `GET /me` without a
-//! cache.
+//! (`service_kit::db::pool`, checkout included; `PgPool::get` skips the
+//! requests' line, which N threads with N connections would never wait
+//! in) and profile-service's own query (`store::profiles::find`). The
+//! ceiling of `GET /me` without a cache.
 
 use std::time::{Duration, Instant};
 

@@ -9,9 +9,15 @@
 //! the async worker and holding no thread, in a first-in-first-out line
 //! with one place per connection ([`tokio::sync::Semaphore`] is fair);
 //! only with its turn does it go to a blocking thread, where a connection
-//! is free. The wait for a turn and for the connection together stay
-//! within the pool's connection timeout, after which the request gets a
-//! 503.
+//! is free (or is opened). The wait for a turn and for the connection
+//! together stay within the pool's connection timeout, after which the
+//! request gets a 503.
+//!
+//! The line bounds the blocking threads that hold or wait for a
+//! connection to the pool's size. actix lets each worker start 512 ÷
+//! cores blocking threads; a pool larger than that (`DB_POOL_MAX_SIZE`
+//! goes to 1000) would let turns queue for a thread, with their deadline
+//! running, where `db_pool_waiting` does not see them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -84,6 +90,8 @@ impl PgPool {
         let permit = tokio::time::timeout_at(deadline.into(), self.turns.clone().acquire_owned())
             .await
             .map_err(|_| {
+                metrics::histogram!("db_pool_wait_duration_seconds")
+                    .record(asked_at.elapsed().as_secs_f64());
                 metrics::counter!("db_pool_checkout_failures_total").increment(1);
                 InfraError::Unavailable("no database connection came free in time".into())
             })?
@@ -105,9 +113,15 @@ impl PgPool {
     }
 
     /// Checks a connection out (blocking) outside the line, waiting at most
-    /// the pool's connection timeout: for start-up work and benchmarks.
+    /// the pool's connection timeout: for start-up work before the server
+    /// listens, and for the benchmark of PostgreSQL alone.
     pub fn get(&self) -> Result<PooledConnection<PgConnector>, PoolError> {
         self.connections.get()
+    }
+
+    /// How long a request may wait for a connection.
+    pub fn connection_timeout(&self) -> Duration {
+        self.connections.connection_timeout()
     }
 
     /// The most connections the pool opens.
