@@ -1,6 +1,7 @@
 //! Closed-loop load from this process (reqwest) and latency percentiles,
 //! for the phases that need more than one URL and one token.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -24,6 +25,29 @@ pub fn percentiles(samples: &mut [Duration]) -> String {
     )
 }
 
+/// One answer, read to its end: status, body and time from send to the
+/// last byte.
+pub struct Timed {
+    pub status: u16,
+    pub body: bytes::Bytes,
+    pub latency: Duration,
+}
+
+/// Awaits `request` and its whole body, timing both.
+pub async fn send_timed(
+    request: impl Future<Output = reqwest::Result<reqwest::Response>>,
+) -> Result<Timed, String> {
+    let sent = Instant::now();
+    let response = request.await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await.map_err(|e| e.to_string())?;
+    Ok(Timed {
+        status,
+        body,
+        latency: sent.elapsed(),
+    })
+}
+
 /// Runs `count` requests made by `make`, `concurrency` at a time; returns
 /// the wall time and each request's (status, latency).
 pub async fn load_any<F, Fut>(
@@ -33,24 +57,18 @@ pub async fn load_any<F, Fut>(
 ) -> Result<(Duration, Vec<(u16, Duration)>), String>
 where
     F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
+    Fut: Future<Output = reqwest::Result<reqwest::Response>>,
 {
     let started = Instant::now();
-    let replies: Vec<Result<(u16, Duration), String>> = stream::iter(0..count)
-        .map(|i| {
-            let request = make(i);
-            async move {
-                let sent = Instant::now();
-                let response = request.await.map_err(|e| e.to_string())?;
-                let status = response.status().as_u16();
-                let _ = response.bytes().await;
-                Ok((status, sent.elapsed()))
-            }
-        })
-        .buffer_unordered(concurrency)
+    let replies: Vec<Result<Timed, String>> = stream::iter(0..count)
+        .map(|i| send_timed(make(i)))
+        .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
-    let replies = replies.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let replies = replies
+        .into_iter()
+        .map(|reply| reply.map(|timed| (timed.status, timed.latency)))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((started.elapsed(), replies))
 }
 
@@ -63,7 +81,7 @@ pub async fn load<F, Fut>(
 ) -> Result<(Duration, Vec<Duration>), String>
 where
     F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
+    Fut: Future<Output = reqwest::Result<reqwest::Response>>,
 {
     let (wall, replies) = load_any(count, concurrency, make).await?;
     if let Some((status, _)) = replies.iter().find(|(s, _)| !(200..300).contains(s)) {

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::stream;
 
+use crate::bench::latency::{Timed, send_timed};
+
 /// The password every loaded and signed-up account has.
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -80,17 +82,18 @@ where
         .map(|i| {
             let request = make(i);
             async move {
-                let sent = Instant::now();
-                let response = request.await.map_err(|e| e.to_string())?;
-                let status = response.status().as_u16();
-                let body = response.bytes().await.map_err(|e| e.to_string())?;
+                let Timed {
+                    status,
+                    body,
+                    latency,
+                } = send_timed(request).await?;
                 if status != expect {
                     return Err(format!(
                         "status {status} (expected {expect}): {}",
                         String::from_utf8_lossy(&body)
                     ));
                 }
-                Ok(sent.elapsed())
+                Ok(latency)
             }
         })
         .buffer_unordered(concurrency.max(1))
