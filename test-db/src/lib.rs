@@ -13,5 +13,5 @@ mod server;
 mod templates;
 
 pub use pg_server::{PgServer, ServerError};
-pub use server::{PostgresError, TempPostgres};
+pub use server::{PostgresError, TempPostgres, spawn_watchdog};
 pub use templates::{Templates, TestDatabase};

@@ -153,19 +153,13 @@ impl TempPostgres {
     pub fn stop_when_process_exits(&self) -> Result<(), PostgresError> {
         let pg_ctl = self.command_line("pg_ctl");
         let script = format!(
-            "trap '' INT TERM HUP; while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
              {pg_ctl} -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{dir}'",
             pid = std::process::id(),
             data = self.data_dir().display(),
             dir = self.dir.path().display(),
         );
-        Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        spawn_watchdog(&script)?;
         Ok(())
     }
 
@@ -281,4 +275,18 @@ fn find_binaries() -> Option<PathBuf> {
         versions.sort();
         versions.pop().map(|(_, bin)| bin)
     })
+}
+
+/// Starts `script` in a detached `sh` that ignores Ctrl-C, so clean-up
+/// written as "wait while this process lives, then ..." runs however this
+/// process ends.
+pub fn spawn_watchdog(script: &str) -> std::io::Result<()> {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("trap '' INT TERM HUP; {script}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(drop)
 }

@@ -264,18 +264,9 @@ fn free_port() -> Result<u16, String> {
 /// kill), so no service outlives the benchmark.
 fn stop_when_this_process_exits(child: u32) -> Result<(), String> {
     let script = format!(
-        "trap '' INT TERM HUP; \
-         while kill -0 {me} 2>/dev/null && kill -0 {child} 2>/dev/null; do sleep 1; done; \
+        "while kill -0 {me} 2>/dev/null && kill -0 {child} 2>/dev/null; do sleep 1; done; \
          kill -0 {me} 2>/dev/null || kill -KILL {child} 2>/dev/null",
         me = std::process::id()
     );
-    Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(drop)
-        .map_err(|e| format!("cannot start the watchdog: {e}"))
+    test_db::spawn_watchdog(&script).map_err(|e| format!("cannot start the watchdog: {e}"))
 }
