@@ -216,32 +216,38 @@ pub fn verdict(minutes: &[Minute]) -> Result<(), String> {
         );
         for (a, b) in first.services.iter().zip(&last.services) {
             let mib = |kib: Option<u64>| kib.unwrap_or(0) as f64 / 1024.0;
-            let (from, to) = (mib(a.rss_kib), mib(b.rss_kib));
-            check(
-                format!("{} RSS (MiB)", a.name),
-                from,
-                to,
-                to - from > (0.10 * from).max(4.0),
-                "+10% and +4 MiB",
-            );
             let count = |n: Option<usize>| n.unwrap_or(0) as f64;
-            let (from, to) = (count(a.fds), count(b.fds));
-            check(
-                format!("{} open fds", a.name),
-                from,
-                to,
-                to - from > (0.25 * from).max(20.0),
-                "+25% and +20",
-            );
-            let count = |n: Option<i64>| n.unwrap_or(0) as f64;
-            let (from, to) = (count(a.db_connections), count(b.db_connections));
-            check(
-                format!("{} database connections", a.name),
-                from,
-                to,
-                to - from > (0.5 * from).max(2.0),
-                "+50% and +2",
-            );
+            let connections = |n: Option<i64>| n.unwrap_or(0) as f64;
+            // (what, first, last, growth allowed as a share of the first,
+            // and at least, with its unit)
+            let bounds = [
+                (
+                    "RSS (MiB)",
+                    mib(a.rss_kib),
+                    mib(b.rss_kib),
+                    0.10,
+                    4.0,
+                    " MiB",
+                ),
+                ("open fds", count(a.fds), count(b.fds), 0.25, 20.0, ""),
+                (
+                    "database connections",
+                    connections(a.db_connections),
+                    connections(b.db_connections),
+                    0.5,
+                    2.0,
+                    "",
+                ),
+            ];
+            for (what, from, to, share, floor, unit) in bounds {
+                check(
+                    format!("{} {what}", a.name),
+                    from,
+                    to,
+                    to - from > (share * from).max(floor),
+                    &format!("+{:.0}% and +{floor}{unit}", share * 100.0),
+                );
+            }
         }
     }
     if problems.is_empty() {
