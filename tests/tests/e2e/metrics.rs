@@ -121,7 +121,7 @@ struct Prometheus {
 }
 
 impl Prometheus {
-    fn start(targets: &[&str]) -> Self {
+    async fn start(client: &reqwest::Client, targets: &[&str]) -> Self {
         let dir = std::env::temp_dir().join(format!("prom-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let targets: Vec<String> = targets
@@ -139,31 +139,47 @@ impl Prometheus {
             targets.join(", ")
         );
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(tool("prometheus"))
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
+        // The port is picked here and released before Prometheus binds it,
+        // so another test's connection may take it first: then Prometheus
+        // exits, and it is started again on another port.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let mut child = Command::new(tool("prometheus"))
+                .arg(format!(
+                    "--config.file={}",
+                    dir.join("prometheus.yml").display()
+                ))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.join("data").display()
+                ))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let url = format!("http://127.0.0.1:{port}");
+            let ready = format!("{url}/-/ready");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                let answer = client.get(&ready).send().await;
+                if answer.is_ok_and(|reply| reply.status() == 200) {
+                    return Self { child, url, dir };
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
+        panic!("Prometheus did not become ready on any of five ports");
     }
 
     /// The value of an instant `query`, once Prometheus has one.
@@ -190,9 +206,13 @@ impl Drop for Prometheus {
 #[tokio::test]
 async fn a_real_prometheus_scrapes_both_services_and_reads_the_figures_back() {
     let stack = TestStack::start().await;
-    let prometheus = Prometheus::start(&[&stack.auth.metrics_url, &stack.profile.metrics_url]);
-    traffic(&stack).await;
     let client = reqwest::Client::new();
+    let prometheus = Prometheus::start(
+        &client,
+        &[&stack.auth.metrics_url, &stack.profile.metrics_url],
+    )
+    .await;
+    traffic(&stack).await;
     let expectations = [
         ("sum(up)", 2.0),
         (r#"sum(auth_logins_total{outcome="success"})"#, 1.0),
