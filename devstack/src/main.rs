@@ -56,7 +56,7 @@ async fn main() -> ExitCode {
     let stack = match start(options).await {
         Ok(stack) => stack,
         Err(error) => {
-            tracing::error!("{error}");
+            tracing::error!("{}", service_kit::error::Chain(&error));
             let code = if matches!(error, StackError::Config(_)) {
                 2
             } else {

@@ -147,7 +147,7 @@ pub async fn run() -> Result<(), String> {
         .collect(),
     })
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| service_kit::error::Chain(&e).to_string())?;
     let target = Target {
         client: reqwest::Client::builder()
             .no_proxy()

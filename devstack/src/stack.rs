@@ -7,16 +7,18 @@ use service_kit::startup::{Application, StartupError};
 use shared::config::{ConfigError, EnvReader, random_secret};
 use test_db::{PgServer, ServerError};
 
-/// Why the stack did not start.
+/// Why the stack did not start; show it with `service_kit::error::Chain`,
+/// which adds the causes (`cannot start: cannot listen on …: Address
+/// already in use`).
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
-    #[error("PostgreSQL: {}", service_kit::error::Chain(.0))]
+    #[error("PostgreSQL")]
     Database(#[from] ServerError),
     #[error("the database task failed: {0}")]
     Task(String),
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot start: {0}")]
+    #[error("cannot start")]
     Startup(#[from] StartupError),
 }
 
