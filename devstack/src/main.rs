@@ -6,6 +6,7 @@
 //! `--auth-addr` / `AUTH_BIND_ADDR` and `--profile-addr` /
 //! `PROFILE_BIND_ADDR` move the ports. `--help` says all of it.
 
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -29,7 +30,7 @@ struct Args {
         default_value = "127.0.0.1:8001",
         value_name = "ADDR"
     )]
-    auth_addr: std::net::SocketAddr,
+    auth_addr: SocketAddr,
     /// Where the profile service listens.
     #[arg(
         long,
@@ -37,7 +38,7 @@ struct Args {
         default_value = "127.0.0.1:8002",
         value_name = "ADDR"
     )]
-    profile_addr: std::net::SocketAddr,
+    profile_addr: SocketAddr,
 }
 
 #[actix_web::main]
@@ -65,17 +66,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let (auth, profile) = (stack.auth.port(), stack.profile.port());
+    let (auth, profile) = (url(stack.auth.addr()), url(stack.profile.addr()));
     let metrics = |app: &service_kit::startup::Application| {
         app.metrics_addr()
-            .map_or_else(|| "off".to_owned(), |addr| format!("http://{addr}/metrics"))
+            .map_or_else(|| "off".to_owned(), |addr| format!("{}/metrics", url(addr)))
     };
     let (auth_metrics, profile_metrics) = (metrics(&stack.auth), metrics(&stack.profile));
     tracing::info!(
-        auth = %format!("http://127.0.0.1:{auth}"),
-        profile = %format!("http://127.0.0.1:{profile}"),
-        auth_docs = %format!("http://127.0.0.1:{auth}/docs/"),
-        profile_docs = %format!("http://127.0.0.1:{profile}/docs/"),
+        auth = %auth,
+        profile = %profile,
+        auth_docs = %format!("{auth}/docs/"),
+        profile_docs = %format!("{profile}/docs/"),
         auth_metrics = %auth_metrics,
         profile_metrics = %profile_metrics,
         database = %stack.database.describe(),
@@ -95,4 +96,14 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Where a browser reaches a service bound to `addr`: its own address, or
+/// this machine's loopback when it listens on all of them.
+fn url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }

@@ -36,7 +36,7 @@ pub enum StartupError {
 
 /// A bound, not yet running, service (and its metrics listener).
 pub struct Application {
-    port: u16,
+    addr: SocketAddr,
     server: Server,
     metrics: Option<(Server, SocketAddr)>,
 }
@@ -44,7 +44,13 @@ pub struct Application {
 impl Application {
     /// The port the service listens on (useful with `BIND_ADDR=...:0`).
     pub fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
+    }
+
+    /// The address the service listens on, its port the kernel's choice
+    /// when `BIND_ADDR` asked for port 0.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Where `GET /metrics` answers, unless `METRICS_BIND_ADDR` is empty.
@@ -192,7 +198,7 @@ where
         "listening"
     );
     Ok(Application {
-        port: local.port(),
+        addr: local,
         server,
         metrics,
     })

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use shared::api::HealthResponse;
 
@@ -39,21 +40,39 @@ fn help_exits_0_and_an_unknown_flag_exits_2_without_starting_anything() {
     assert_eq!(bad_port.status.code(), Some(2));
 }
 
-/// Port 0 on both flags: the kernel picks free ports as devstack binds, so
-/// no other test can take them in between (a port picked by the test and
-/// released before devstack bound it was once taken by another test's
-/// connection in CI). The flags still decide: without them devstack would
-/// listen on 8001 and 8002.
+/// Kills devstack (and so its throwaway PostgreSQL) if the test fails
+/// before Ctrl-C stops it.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Port 0 with a different loopback address on each flag: the kernel picks
+/// free ports as devstack binds, so no other test can take them in between
+/// (a port the test picked and released before devstack bound it was once
+/// taken by another test's connection in CI), and a flag given to the
+/// wrong service shows as the wrong address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
-    let any_port = "127.0.0.1:0";
-    let mut child = devstack(&["--auth-addr", any_port, "--profile-addr", any_port])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
+    let flags = [("auth", "127.0.0.1"), ("profile", "127.0.0.2")];
+    let mut args = Vec::new();
+    for (service, ip) in flags {
+        args.extend([format!("--{service}-addr"), format!("{ip}:0")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = Running(
+        devstack(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let stderr = child.0.stderr.take().unwrap();
     // devstack's output is read to its end, so it never writes into a
     // closed pipe; the line that says the stack runs is sent on, and every
     // line is kept to show why if devstack exits before it.
@@ -69,42 +88,38 @@ async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
         let _ = sender.send(Err(seen));
     });
     let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    let first = tokio::task::spawn_blocking(move || receiver.recv())
+    let first = tokio::task::spawn_blocking(move || receiver.recv_timeout(Duration::from_secs(90)))
         .await
-        .unwrap()
         .unwrap();
     let running = match first {
-        Ok(line) => line,
-        Err(output) => panic!(
+        Ok(Ok(line)) => line,
+        Ok(Err(output)) => panic!(
             "devstack exited without saying it was running ({:?}); its output:\n{}\n{}",
-            child.wait().map(|status| status.code()),
+            child.0.wait().map(|status| status.code()),
             output.join("\n"),
             errors.join().unwrap_or_default()
         ),
+        Err(_) => panic!("devstack neither said it was running nor exited in 90 s"),
     };
     let line: serde_json::Value = serde_json::from_str(&running).unwrap();
-    let mut addrs = Vec::new();
-    for field in ["auth", "profile"] {
-        let url = line[field].as_str().unwrap_or_default();
-        let addr = url.trim_start_matches("http://").to_owned();
-        let port: u16 = addr
-            .rsplit_once(':')
-            .and_then(|(_, port)| port.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {field} = {url:?}: {running}"));
-        assert!(
-            addr.starts_with("127.0.0.1:") && ![0, 8001, 8002].contains(&port),
-            "{field} should listen where --{field}-addr said, on the port the kernel chose: {running}"
-        );
-        addrs.push(addr);
-    }
-    assert_ne!(addrs[0], addrs[1]);
     let client = reqwest::Client::new();
-    for addr in &addrs {
-        send(client.get(format!("http://{addr}/healthz")))
+    for (service, ip) in flags {
+        let url = line[service].as_str().unwrap_or_default();
+        let port: u16 = url
+            .strip_prefix(&format!("http://{ip}:"))
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| {
+                panic!("{service} should listen on {ip}, as --{service}-addr said: {running}")
+            });
+        assert!(
+            ![0, 8001, 8002].contains(&port),
+            "{service}: the port the kernel chose, not {port}: {running}"
+        );
+        send(client.get(format!("{url}/healthz")))
             .await
             .expect::<HealthResponse>(200);
     }
-    let pid = child.id().to_string();
+    let pid = child.0.id().to_string();
     assert!(
         Command::new("kill")
             .args(["-INT", &pid])
@@ -112,6 +127,6 @@ async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
             .unwrap()
             .success()
     );
-    let status = tokio::task::block_in_place(|| child.wait()).unwrap();
+    let status = tokio::task::block_in_place(|| child.0.wait()).unwrap();
     assert_eq!(status.code(), Some(0));
 }
