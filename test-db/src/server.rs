@@ -23,7 +23,7 @@ pub enum PostgresError {
     NoPostgresUser,
     #[error("{step} failed: {detail}")]
     Command { step: &'static str, detail: String },
-    #[error("I/O error while preparing PostgreSQL: {0}")]
+    #[error("I/O error while preparing PostgreSQL")]
     Io(#[from] std::io::Error),
 }
 

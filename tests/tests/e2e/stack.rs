@@ -15,7 +15,8 @@ static TEMPLATES: OnceLock<Result<Templates, String>> = OnceLock::new();
 
 fn templates() -> &'static Templates {
     let prepared = TEMPLATES.get_or_init(|| {
-        let server = PgServer::from_env_or_throwaway().map_err(|e| e.to_string())?;
+        let server = PgServer::from_env_or_throwaway()
+            .map_err(|e| service_kit::error::Chain(&e).to_string())?;
         Templates::prepare(
             server,
             "e2e",
@@ -135,7 +136,8 @@ impl StackBuilder {
     fn start_blocking(self) -> TestStack {
         let secrets = (random_secret(), random_secret());
         let (server, databases, urls) = if self.own_server {
-            let server = PgServer::throwaway().unwrap_or_else(|e| panic!("{e}"));
+            let server = PgServer::throwaway()
+                .unwrap_or_else(|e| panic!("{}", service_kit::error::Chain(&e)));
             for name in ["auth", "profile"] {
                 server
                     .create_database_if_missing(name)
