@@ -160,7 +160,7 @@ impl Prometheus {
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
                 .spawn()
                 .unwrap();
             let url = format!("http://127.0.0.1:{port}");
@@ -179,7 +179,13 @@ impl Prometheus {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("Prometheus did not become ready on any of five ports");
+        let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&dir);
+        let tail: Vec<&str> = log.lines().rev().take(10).collect();
+        panic!(
+            "Prometheus did not become ready on any of five ports; the end of its log:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
     }
 
     /// The value of an instant `query`, once Prometheus has one.
