@@ -114,6 +114,9 @@ impl Testbed {
             self.rust_log,
             self.logs.display()
         );
+        if let Some(note) = autogroup_note() {
+            println!("{note}");
+        }
     }
 
     /// The URL of database `name`, naming `application` to PostgreSQL
@@ -269,4 +272,18 @@ fn stop_when_this_process_exits(child: u32) -> Result<(), String> {
         me = std::process::id()
     );
     test_db::spawn_watchdog(&script).map_err(|e| format!("cannot start the watchdog: {e}"))
+}
+
+/// The kernel's session autogroups, when on: `pg_ctl` starts PostgreSQL in
+/// a session of its own, so the scheduler shares the CPU between it and
+/// this session (the services and wrk) as two groups, which lengthens the
+/// database's rare waits for a CPU (README, "the cache-off tail").
+fn autogroup_note() -> Option<String> {
+    let enabled = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled").ok()?;
+    let state = if enabled.trim() == "1" { "on" } else { "off" };
+    Some(format!(
+        "- scheduler: kernel.sched_autogroup_enabled is {state}; when on, PostgreSQL \
+         (a session of its own) and this session's services and wrk get the CPU as \
+         two groups, which makes the cache-off p99 rarely jump to hundreds of ms"
+    ))
 }
