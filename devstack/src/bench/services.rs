@@ -277,7 +277,7 @@ fn stop_when_this_process_exits(child: u32) -> Result<(), String> {
 /// The kernel's session autogroups, when on: `pg_ctl` starts PostgreSQL in
 /// a session of its own, so the scheduler shares the CPU between it and
 /// this session (the services and wrk) as two groups, which lengthens the
-/// database's rare waits for a CPU (README, "the cache-off tail").
+/// database's rare waits for a CPU (README, "The rare stall").
 fn autogroup_note() -> Option<String> {
     let enabled = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled").ok()?;
     let state = if enabled.trim() == "1" { "on" } else { "off" };
