@@ -6,11 +6,11 @@
 //! `--auth-addr` / `AUTH_BIND_ADDR` and `--profile-addr` /
 //! `PROFILE_BIND_ADDR` move the ports. `--help` says all of it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use devstack::stack::{StackError, StackOptions, start};
+use devstack::stack::{StackError, StackOptions, start, url};
 use service_kit::telemetry;
 use shared::config::LogFormat;
 
@@ -96,14 +96,4 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Where a browser reaches a service bound to `addr`: its own address, or
-/// this machine's loopback when it listens on all of them.
-fn url(addr: SocketAddr) -> String {
-    let ip = match addr.ip() {
-        ip if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-        ip => ip,
-    };
-    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }

@@ -33,7 +33,7 @@ use auth_service::tokens::Tokens;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use shared::config::{EnvReader, random_secret};
 
-use crate::stack::{StackOptions, start};
+use crate::stack::{StackOptions, start, url};
 use copy::Urls;
 use model::{Dice, Model};
 use traffic::{PASSWORD, Round, Target, thousands};
@@ -153,8 +153,8 @@ pub async fn run() -> Result<(), String> {
             .no_proxy()
             .build()
             .map_err(|e| e.to_string())?,
-        auth: format!("http://127.0.0.1:{}", stack.auth.port()),
-        profile: format!("http://127.0.0.1:{}", stack.profile.port()),
+        auth: url(stack.auth.addr()),
+        profile: url(stack.profile.addr()),
         concurrency,
     };
     let database = stack.database;

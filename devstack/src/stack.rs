@@ -2,6 +2,7 @@
 //! server in `DATABASE_URL`), for the dev stack and the benchmarks.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use service_kit::startup::{Application, StartupError};
 use shared::config::{ConfigError, EnvReader, random_secret};
@@ -92,6 +93,11 @@ pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
         profile: profile_service::startup::build(profile).await?,
         database,
     })
+}
+
+/// The URL a client on this machine uses for a service bound to `addr`.
+pub fn url(addr: SocketAddr) -> String {
+    format!("http://{}", service_kit::startup::reachable(addr))
 }
 
 fn prepare_database() -> Result<PgServer, StackError> {

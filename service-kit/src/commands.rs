@@ -2,7 +2,7 @@
 //! `healthcheck`, for container health checks without curl or a shell.
 //! Services add their own (the auth service's `generate-secrets`).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -49,11 +49,7 @@ pub fn healthcheck(default_bind: SocketAddr) -> ExitCode {
         .ok()
         .and_then(|value| value.trim().parse::<SocketAddr>().ok())
         .unwrap_or(default_bind);
-    let host = match bind.ip() {
-        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        ip => ip,
-    };
-    let url = format!("http://{}/readyz", SocketAddr::new(host, bind.port()));
+    let url = format!("http://{}/readyz", crate::startup::reachable(bind));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(3)))
         .build()

@@ -4,7 +4,7 @@
 //! shutdown; and the `main` that reads config, starts and reports.
 
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::process::ExitCode;
 
 use actix_cors::Cors;
@@ -34,6 +34,16 @@ pub enum StartupError {
     Other(String),
 }
 
+/// Where a client on this machine reaches a listener bound to `addr`:
+/// `addr` itself, or the loopback address when it is bound to all of them
+/// (`0.0.0.0`, `::`).
+pub fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        ip if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
+        _ => addr,
+    }
+}
+
 /// A bound, not yet running, service (and its metrics listener).
 pub struct Application {
     addr: SocketAddr,
@@ -42,11 +52,6 @@ pub struct Application {
 }
 
 impl Application {
-    /// The port the service listens on (useful with `BIND_ADDR=...:0`).
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
     /// The address the service listens on, its port the kernel's choice
     /// when `BIND_ADDR` asked for port 0.
     pub fn addr(&self) -> SocketAddr {
@@ -299,4 +304,25 @@ fn open_files_limit() -> Option<usize> {
         return Some(usize::MAX);
     }
     soft.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reachable;
+
+    #[test]
+    fn a_listener_on_every_address_is_reached_on_loopback() {
+        for (bound, reached) in [
+            ("0.0.0.0:8001", "127.0.0.1:8001"),
+            ("[::]:8002", "127.0.0.1:8002"),
+            ("127.0.0.2:9101", "127.0.0.2:9101"),
+            ("[::1]:9102", "[::1]:9102"),
+        ] {
+            assert_eq!(
+                reachable(bound.parse().unwrap()),
+                reached.parse().unwrap(),
+                "{bound}"
+            );
+        }
+    }
 }
