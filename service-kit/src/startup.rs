@@ -308,6 +308,8 @@ fn open_files_limit() -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::reachable;
 
     #[test]
