@@ -3,8 +3,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use shared::config::{CommonConfig, ConfigError, EnvReader, same_secret};
+use service_kit::config::{CommonConfig, ConfigError, EnvReader};
 use shared::keys::KeySet;
+use shared::keys::same_secret;
 
 /// Everything the auth service reads from the environment.
 #[derive(Debug, Clone)]

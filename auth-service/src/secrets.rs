@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use shared::config::random_secret;
+use shared::keys::random_secret;
 
 /// (file, variable that overrides it, readable by the services)
 const SECRETS: &[(&str, &str, bool)] = &[

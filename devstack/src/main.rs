@@ -11,8 +11,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use devstack::stack::{StackError, StackOptions, start, url};
+use service_kit::config::LogFormat;
 use service_kit::telemetry;
-use shared::config::LogFormat;
 
 /// The whole stack on this machine, without Docker: a throwaway PostgreSQL
 /// (or the server in DATABASE_URL), a database per service, fresh JWT
@@ -44,7 +44,7 @@ struct Args {
 #[actix_web::main]
 async fn main() -> ExitCode {
     // .env first, so its RUST_LOG and LOG_FORMAT (and the addresses) count.
-    shared::config::load_dotenv();
+    service_kit::config::load_dotenv();
     // --help and --version exit 0, a bad flag exits 2, before anything starts.
     let args = Args::parse();
     telemetry::init(LogFormat::from_env_or_detect());

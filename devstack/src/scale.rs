@@ -31,7 +31,8 @@ use auth_service::domain::Password;
 use auth_service::passwords::Passwords;
 use auth_service::tokens::Tokens;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use shared::config::{EnvReader, random_secret};
+use service_kit::config::EnvReader;
+use shared::keys::random_secret;
 
 use crate::stack::{StackOptions, start, url};
 use copy::Urls;

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use service_kit::config::{ConfigError, EnvReader};
 use service_kit::startup::{Application, StartupError};
-use shared::config::{ConfigError, EnvReader, random_secret};
+use shared::keys::random_secret;
 use test_db::{PgServer, ServerError};
 
 /// Why the stack did not start; show it with `service_kit::error::Chain`,

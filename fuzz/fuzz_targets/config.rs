@@ -8,7 +8,7 @@
 
 use auth_service::config::Config;
 use libfuzzer_sys::fuzz_target;
-use shared::config::EnvReader;
+use service_kit::config::EnvReader;
 
 const SECRETS: [&str; 3] = ["DATABASE_URL", "JWT_SECRET_KEY", "JWT_REFRESH_SECRET_KEY"];
 

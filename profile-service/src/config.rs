@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use shared::config::{CommonConfig, ConfigError, EnvReader};
+use service_kit::config::{CommonConfig, ConfigError, EnvReader};
 
 /// Everything the profile service reads from the environment. It never
 /// sees `JWT_REFRESH_SECRET_KEY`.

@@ -44,7 +44,7 @@ pub fn usage(args: &[String], usage: &str) -> ExitCode {
 /// `healthcheck`: exits 0 when this service's own `GET /readyz` (on
 /// `BIND_ADDR`, else `default_bind`) answers 200 within 3 s, else 1.
 pub fn healthcheck(default_bind: SocketAddr) -> ExitCode {
-    shared::config::load_dotenv();
+    crate::config::load_dotenv();
     let bind = std::env::var("BIND_ADDR")
         .ok()
         .and_then(|value| value.trim().parse::<SocketAddr>().ok())

@@ -7,12 +7,12 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::process::ExitCode;
 
+use crate::config::{ConfigError, LogFormat};
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::{Method, header};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, Resource, guard, web};
-use shared::config::{ConfigError, LogFormat};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -218,7 +218,7 @@ where
     B: FnOnce(C) -> Fut,
     Fut: Future<Output = Result<Application, StartupError>>,
 {
-    shared::config::load_dotenv();
+    crate::config::load_dotenv();
     telemetry::init(LogFormat::from_env_or_detect());
     let config = match read_config() {
         Ok(config) => config,

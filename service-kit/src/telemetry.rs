@@ -5,7 +5,10 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use shared::config::LogFormat;
+use std::error::Error as StdError;
+use std::fmt;
+
+use crate::config::LogFormat;
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
@@ -94,4 +97,19 @@ pub async fn access_log(
         tracing::info!(%method, %path, status = status.as_u16(), latency_ms, "request");
     }
     outcome
+}
+
+/// An error and each of its sources, joined by `: `, for one log line.
+pub struct Chain<'a>(pub &'a (dyn StdError + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
 }

@@ -174,6 +174,26 @@ fn parse_set(json: &str) -> Result<Parsed, KeySetError> {
     Ok((signers.pop(), by_kid, material))
 }
 
+/// A new random secret: 64 hex characters from two v4 UUIDs (244 bits from
+/// the operating system's CSPRNG), comfortably over [`MIN_SECRET_BYTES`].
+pub fn random_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Whether two secrets are the same, compared in constant time.
+pub fn same_secret(a: &SecretString, b: &SecretString) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(
+        a.expose_secret()
+            .as_bytes()
+            .ct_eq(b.expose_secret().as_bytes()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1,6 +1,6 @@
 //! Properties of the contract's parsers over generated input: every valid
-//! claim set survives encode → verify unchanged, and no token, JWK Set or
-//! configuration value makes a parser panic. `fuzz/` searches the same
+//! claim set survives encode → verify unchanged, and no token or JWK Set
+//! makes a parser panic. `fuzz/` searches the same
 //! ground with coverage feedback; these run with the unit tests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +10,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::prelude::*;
 use secrecy::SecretString;
 use shared::claims::{AccessClaims, RefreshClaims, TokenType};
-use shared::config::{CommonConfig, EnvReader};
 use shared::keys::KeySet;
 use shared::token::{TokenCodec, TokenSettings};
 use uuid::Uuid;
@@ -121,34 +120,6 @@ fn jwk_set_like() -> impl Strategy<Value = String> {
     ]
 }
 
-/// The variables `CommonConfig::read` looks at (not the `_FILE` ones,
-/// which name files to read).
-const VARIABLES: [&str; 12] = [
-    "DATABASE_URL",
-    "JWT_KEYS",
-    "JWT_SECRET_KEY",
-    "JWT_ISSUER",
-    "JWT_AUDIENCE",
-    "JWT_LEEWAY_SECONDS",
-    "DB_CONNECT_TIMEOUT_SECONDS",
-    "DB_POOL_MAX_SIZE",
-    "BIND_ADDR",
-    "METRICS_BIND_ADDR",
-    "CORS_ALLOWED_ORIGINS",
-    "LOG_FORMAT",
-];
-
-fn config_value() -> impl Strategy<Value = String> {
-    prop_oneof![
-        any::<String>(),
-        "[ ]?-?[0-9]{0,22}[ ]?",
-        "(\\[::1\\]|127\\.0\\.0\\.1|0\\.0\\.0\\.0|localhost)?:?[0-9]{0,6}",
-        "(https?://[a-z.]{0,10}|[a-z]{0,4})(, ?(https?://[a-z.]{0,10}|[a-z]{0,4})){0,3}",
-        "[a-zA-Z0-9]{28,40}",
-        jwk_set_like(),
-    ]
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -176,21 +147,5 @@ proptest! {
     #[test]
     fn no_jwk_set_makes_parsing_panic(json in jwk_set_like()) {
         let _ = KeySet::new(Some(&SecretString::from(json)), None);
-    }
-
-    #[test]
-    fn no_config_value_makes_reading_panic(
-        values in prop::collection::vec((prop::sample::select(&VARIABLES[..]), config_value()), 0..12),
-    ) {
-        let mut env = EnvReader::from_pairs(values);
-        let bind = "0.0.0.0:8001".parse().unwrap();
-        let metrics = "127.0.0.1:9101".parse().unwrap();
-        let config = CommonConfig::read(&mut env, bind, metrics);
-        let _ = env.list("TRUSTED_PROXIES");
-        if let Err(error) = env.finish() {
-            prop_assert!(!error.to_string().contains('\n'), "{error}");
-        } else {
-            prop_assert!(config.is_some());
-        }
     }
 }

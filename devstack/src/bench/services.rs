@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use shared::config::random_secret;
+use shared::keys::random_secret;
 use test_db::PgServer;
 
 /// A binary the benchmark starts.

@@ -3,8 +3,8 @@
 
 use std::process::Command;
 
-use crate::service::binary;
-use crate::stack::TestStack;
+use crate::support::service::binary;
+use crate::support::stack::TestStack;
 
 fn run(bin: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let output = Command::new(binary(bin))
@@ -59,7 +59,7 @@ fn generate_secrets_writes_once_never_overwrites_and_lets_the_operator_win() {
     let (_, again) = run("auth-service", &["generate-secrets", &dir_arg], &[]);
     assert!(again.contains("jwt_secret_key: kept"), "{again}");
     assert_eq!(read("jwt_secret_key"), generated);
-    let own = shared::config::random_secret();
+    let own = shared::keys::random_secret();
     let (_, mine) = run(
         "auth-service",
         &["generate-secrets", &dir_arg],

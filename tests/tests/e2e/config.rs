@@ -1,7 +1,7 @@
 //! Start-up configuration: a bad environment stops the process with one
 //! line naming every bad variable and exit code 2; `.env` is read first.
 
-use crate::stack::{Exit, TestStack};
+use crate::support::stack::{Exit, TestStack};
 
 /// The one ERROR line of `exit`, which must be exit code 2.
 #[track_caller]
@@ -18,8 +18,8 @@ fn the_error_line(exit: &Exit, case: &str) -> String {
 
 #[test]
 fn bad_configuration_exits_2_with_one_line_naming_each_variable() {
-    let secret = shared::config::random_secret();
-    let other = shared::config::random_secret();
+    let secret = shared::keys::random_secret();
+    let other = shared::keys::random_secret();
     let unset = [("DATABASE_URL", ""), ("JWT_SECRET_KEY", "")];
     // (binary, variables changed from a valid environment, what the line names)
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>);

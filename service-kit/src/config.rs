@@ -11,10 +11,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::keys::{KeySet, KeySetError};
-use crate::token::TokenSettings;
-
-pub use crate::keys::MIN_SECRET_BYTES;
+use shared::keys::{KeySet, KeySetError, MIN_SECRET_BYTES};
+use shared::token::TokenSettings;
 
 /// Loads `.env` from the working directory (or a parent) into the process
 /// environment; variables already set win. A missing file is the normal
@@ -276,8 +274,6 @@ pub struct CommonConfig {
     pub metrics_bind_addr: Option<SocketAddr>,
     /// `CORS_ALLOWED_ORIGINS`.
     pub cors_allowed_origins: Vec<String>,
-    /// `LOG_FORMAT`.
-    pub log_format: LogFormat,
 }
 
 impl CommonConfig {
@@ -310,7 +306,9 @@ impl CommonConfig {
                 ));
             }
         }
-        let log_format = env.parse_or("LOG_FORMAT", LogFormat::detect());
+        // Checked here so a bad value is reported with the rest; the logger
+        // reads it once, before the config ([`LogFormat::from_env_or_detect`]).
+        env.parse_or("LOG_FORMAT", LogFormat::Json);
         Some(Self {
             database_url: database_url?,
             access_keys: access_keys.as_ref()?.0.clone(),
@@ -325,7 +323,6 @@ impl CommonConfig {
             bind_addr,
             metrics_bind_addr,
             cors_allowed_origins,
-            log_format,
         })
     }
 }
@@ -371,28 +368,10 @@ impl FromStr for LogFormat {
     }
 }
 
-/// A new random secret: 64 hex characters from two v4 UUIDs (244 bits from
-/// the operating system's CSPRNG), comfortably over [`MIN_SECRET_BYTES`].
-pub fn random_secret() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
-/// Whether two secrets are the same, compared in constant time.
-pub fn same_secret(a: &SecretString, b: &SecretString) -> bool {
-    use subtle::ConstantTimeEq;
-    bool::from(
-        a.expose_secret()
-            .as_bytes()
-            .ct_eq(b.expose_secret().as_bytes()),
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -425,5 +404,54 @@ mod tests {
         let line = error.to_string();
         assert!(!line.contains('\n'));
         assert!(line.contains("DATABASE_URL") && line.contains("JWT_SECRET_KEY"));
+    }
+
+    /// The variables `CommonConfig::read` looks at (not the `_FILE` ones,
+    /// which name files to read).
+    const VARIABLES: [&str; 12] = [
+        "DATABASE_URL",
+        "JWT_KEYS",
+        "JWT_SECRET_KEY",
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+        "JWT_LEEWAY_SECONDS",
+        "DB_CONNECT_TIMEOUT_SECONDS",
+        "DB_POOL_MAX_SIZE",
+        "BIND_ADDR",
+        "METRICS_BIND_ADDR",
+        "CORS_ALLOWED_ORIGINS",
+        "LOG_FORMAT",
+    ];
+
+    fn config_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[ ]?-?[0-9]{0,22}[ ]?",
+            "(\\[::1\\]|127\\.0\\.0\\.1|0\\.0\\.0\\.0|localhost)?:?[0-9]{0,6}",
+            "(https?://[a-z.]{0,10}|[a-z]{0,4})(, ?(https?://[a-z.]{0,10}|[a-z]{0,4})){0,3}",
+            "[a-zA-Z0-9]{28,40}",
+            r#"\{"keys": ?\[(\{"kty": ?"oct", ?"k": ?"[A-Za-z0-9_-]{0,50}"(, ?"kid": ?".{0,4}")?\},?){0,3}\]\}"#,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A config error is one line, and no value makes reading panic.
+        #[test]
+        fn no_config_value_makes_reading_panic(
+            values in prop::collection::vec((prop::sample::select(&VARIABLES[..]), config_value()), 0..12),
+        ) {
+            let mut env = EnvReader::from_pairs(values);
+            let bind = SocketAddr::from(([0, 0, 0, 0], 8001));
+            let metrics = SocketAddr::from(([127, 0, 0, 1], 9101));
+            let config = CommonConfig::read(&mut env, bind, metrics);
+            let _ = env.list("TRUSTED_PROXIES");
+            if let Err(error) = env.finish() {
+                prop_assert!(!error.to_string().contains('\n'), "{error}");
+            } else {
+                prop_assert!(config.is_some());
+            }
+        }
     }
 }
