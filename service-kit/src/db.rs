@@ -6,20 +6,21 @@
 //!
 //! A request waits for a connection in a fair line, off the blocking
 //! threads ([`pool`]); a checkout costs no round trip ([`connections`]
-//! says how dead connections are found and dropped).
+//! says how dead connections are found and dropped). Failures are a
+//! [`DbError`], which knows no HTTP: each service maps it in its
+//! `error.rs`.
 
 use std::time::{Duration, Instant};
 
-use actix_web::ResponseError;
-use actix_web::http::StatusCode;
 use diesel::RunQueryDsl;
 use diesel::pg::PgConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
-use crate::error::InfraError;
-
 mod connections;
+mod error;
 mod pool;
+
+pub use error::{DbError, WorkError};
 
 /// How long a service waits at start-up for its database.
 pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
@@ -110,7 +111,7 @@ pub fn migrate(
 /// any request. A pooled connection that turns out dead is replaced once,
 /// so the first probe after a database restart does not report an outage
 /// that is over.
-pub async fn ping(pool: &PgPool) -> Result<(), InfraError> {
+pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
     blocking_idempotent(pool, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)?;
         Ok(())
@@ -136,7 +137,7 @@ impl<E> Retry<E> {
         work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
     ) -> Result<T, E>
     where
-        E: From<InfraError> + ResponseError,
+        E: WorkError,
     {
         match self {
             Self::Broken(_) => {
@@ -166,7 +167,7 @@ fn attempt<T, E>(
     work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
 ) -> Result<T, Retry<E>>
 where
-    E: From<InfraError> + ResponseError,
+    E: WorkError,
 {
     checkout_and_run(pool, turn.deadline, Some(turn.asked_at), work)
 }
@@ -177,11 +178,11 @@ where
 /// how long the request waited for its connection, in line and at the
 /// checkout (once per request: a retry passes none).
 ///
-/// A unit of work that fails with an internal error after
-/// [`STATEMENT_TIMEOUT`] has run into the statement or lock timeout (the
-/// server cancelled it): that is the database being busy, 503, not a bug.
-/// (PostgreSQL's SQLSTATE is not exposed by diesel, and its message text
-/// depends on the server's language, so the clock decides.)
+/// A unit of work whose query failed after [`STATEMENT_TIMEOUT`] has run
+/// into the statement or lock timeout (the server cancelled it): that is
+/// the database being busy ([`DbError::StatementTimeout`]), not a bug.
+/// (diesel gives no kind for PostgreSQL's SQLSTATE 57014 or 55P03, and the
+/// message text depends on the server's language, so the clock decides.)
 fn checkout_and_run<T, E>(
     pool: &PgPool,
     deadline: Instant,
@@ -189,7 +190,7 @@ fn checkout_and_run<T, E>(
     work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
 ) -> Result<T, Retry<E>>
 where
-    E: From<InfraError> + ResponseError,
+    E: WorkError,
 {
     let checkout = pool.get_until(deadline);
     if let Some(asked_at) = asked_at {
@@ -198,21 +199,21 @@ where
     }
     let mut conn = checkout.map_err(|error| {
         metrics::counter!("db_pool_checkout_failures_total").increment(1);
-        Retry::Failed(InfraError::from(error).into())
+        Retry::Failed(DbError::from(error).into())
     })?;
     let started = Instant::now();
     match work(&mut conn) {
         Ok(done) => Ok(done),
         Err(error) if conn.is_broken() => Err(Retry::Broken(error)),
         Err(error)
-            if error.status_code().is_server_error()
-                && error.status_code() != StatusCode::SERVICE_UNAVAILABLE
+            if matches!(error.as_db_error(), Some(DbError::Query(_)))
                 && started.elapsed() >= STATEMENT_TIMEOUT =>
         {
-            tracing::warn!(error = %error, "database work ran into the statement or lock timeout");
-            Err(Retry::Failed(
-                InfraError::Unavailable("the statement or lock timeout ran out".into()).into(),
-            ))
+            if let Some(cause) = error.as_db_error() {
+                let cause = crate::telemetry::Chain(cause);
+                tracing::warn!(error = %cause, "database work ran into the statement or lock timeout");
+            }
+            Err(Retry::Failed(DbError::StatementTimeout.into()))
         }
         Err(error) => Err(Retry::Failed(error)),
     }
@@ -222,23 +223,24 @@ where
 /// `work` with a pooled connection on the blocking thread pool, inside the
 /// caller's tracing span. Taking a connection from the pool blocks as
 /// much as diesel does, so both happen there, never on an async worker.
-/// No turn within the pool's timeout is a 503 with `Retry-After`, and so
-/// is work that fails because its connection broke; for work that is safe
+/// No turn within the pool's timeout is [`DbError::PoolTimeout`], and
+/// work that fails because its connection broke is
+/// [`DbError::Unavailable`]; for work that is safe
 /// to repeat, use [`blocking_idempotent`].
 pub async fn blocking<T, E, F>(pool: &PgPool, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
-    E: From<InfraError> + ResponseError + Send + 'static,
+    E: WorkError + Send + 'static,
 {
     let turn = pool.turn().await?;
     let pool = pool.clone();
     let span = tracing::Span::current();
-    actix_web::web::block(move || {
+    tokio::task::spawn_blocking(move || {
         span.in_scope(|| attempt(&pool, &turn, work).map_err(Retry::into_inner))
     })
     .await
-    .map_err(InfraError::from)?
+    .map_err(|error| DbError::Task(error.to_string()))?
 }
 
 /// Like [`blocking`], for work that may safely run twice (a read, or a
@@ -250,16 +252,16 @@ pub async fn blocking_idempotent<T, E, F>(pool: &PgPool, work: F) -> Result<T, E
 where
     F: Fn(&mut PgConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
-    E: From<InfraError> + ResponseError + Send + 'static,
+    E: WorkError + Send + 'static,
 {
     let turn = pool.turn().await?;
     let pool = pool.clone();
     let span = tracing::Span::current();
-    actix_web::web::block(move || {
+    tokio::task::spawn_blocking(move || {
         span.in_scope(|| {
             attempt(&pool, &turn, &work).or_else(|retry| retry.again(&pool, &turn, &work))
         })
     })
     .await
-    .map_err(InfraError::from)?
+    .map_err(|error| DbError::Task(error.to_string()))?
 }

@@ -1,27 +1,31 @@
 //! The one infrastructure error both services wrap: the database (or the
-//! pool in front of it) is away, or something failed that no client input
-//! explains. Each service's own error enum has a variant holding this one,
-//! so the 503/500 answers, their `Retry-After` and their logging are
-//! written once.
+//! pool in front of it) failed ([`DbError`], mapped to HTTP here and only
+//! here), or something failed that no client input explains. Each
+//! service's own error enum has a variant holding this one, so the 503/500
+//! answers, their `Retry-After` and their logging are written once.
 //!
 //! The cause is kept as a `source()` chain for the log line; no response
 //! body ever carries it.
 
 use std::error::Error as StdError;
-use std::fmt;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use shared::api::{ErrorBody, ErrorCode};
+
+use crate::db::DbError;
+/// Re-exported beside the errors it prints.
+pub use crate::telemetry::Chain;
 
 type Cause = Box<dyn StdError + Send + Sync + 'static>;
 
 /// A failure of what the service runs on, not of the request.
 #[derive(Debug, thiserror::Error)]
 pub enum InfraError {
-    /// The database or pool is unreachable: 503 with `Retry-After`.
-    #[error("the database is unavailable")]
-    Unavailable(#[source] Cause),
+    /// The database failed: 503 with `Retry-After` when it is away or busy
+    /// ([`DbError::is_transient`]), else a logged 500.
+    #[error(transparent)]
+    Db(#[from] DbError),
     /// Anything unexpected: a logged 500 with a generic body.
     #[error("internal error")]
     Internal(#[source] Cause),
@@ -38,14 +42,19 @@ impl InfraError {
         Self::Internal(message.into().into())
     }
 
+    /// Whether this is the database being away or busy (503), not a bug.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Db(db) if db.is_transient())
+    }
+
     /// The status and contract body; never the cause's text.
     pub fn status_and_body(&self) -> (StatusCode, ErrorBody) {
         match self {
-            Self::Unavailable(_) => (
+            Self::Db(db) if db.is_transient() => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorBody::new(ErrorCode::Unavailable, UNAVAILABLE_DETAIL),
             ),
-            Self::Internal(_) => (
+            Self::Db(_) | Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorBody::new(ErrorCode::Internal, INTERNAL_DETAIL),
             ),
@@ -55,9 +64,10 @@ impl InfraError {
     /// Logs the whole cause chain once, at the level the failure deserves.
     pub fn log(&self) {
         let chain = Chain(self);
-        match self {
-            Self::Unavailable(_) => tracing::warn!(error = %chain, "request failed"),
-            Self::Internal(_) => tracing::error!(error = %chain, "request failed"),
+        if self.is_transient() {
+            tracing::warn!(error = %chain, "request failed");
+        } else {
+            tracing::error!(error = %chain, "request failed");
         }
     }
 }
@@ -71,9 +81,10 @@ impl ResponseError for InfraError {
         self.log();
         let (status, body) = self.status_and_body();
         let response = error_response(status, &body);
-        match self {
-            Self::Unavailable(_) => with_retry_after(response, 1),
-            Self::Internal(_) => response,
+        if self.is_transient() {
+            with_retry_after(response, 1)
+        } else {
+            response
         }
     }
 }
@@ -92,53 +103,15 @@ pub fn with_retry_after(mut response: HttpResponse, seconds: u64) -> HttpRespons
     response
 }
 
-/// Whether a diesel error means the database went away (503) rather than a
-/// bug or a bad query (500).
-pub fn is_unreachable(error: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    matches!(
-        error,
-        Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _
-        )
-    )
-}
-
 impl From<diesel::result::Error> for InfraError {
     fn from(error: diesel::result::Error) -> Self {
-        if is_unreachable(&error) {
-            Self::Unavailable(error.into())
-        } else {
-            Self::Internal(error.into())
-        }
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for InfraError {
-    fn from(error: diesel::r2d2::PoolError) -> Self {
-        Self::Unavailable(error.into())
+        Self::Db(error.into())
     }
 }
 
 impl From<actix_web::error::BlockingError> for InfraError {
     fn from(error: actix_web::error::BlockingError) -> Self {
         Self::Internal(error.to_string().into())
-    }
-}
-
-/// An error and each of its sources, joined by `: `, for one log line.
-pub struct Chain<'a>(pub &'a (dyn StdError + 'static));
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
     }
 }
 
@@ -160,7 +133,7 @@ mod tests {
 
     #[test]
     fn a_pool_timeout_is_unavailable() {
-        let error = InfraError::Unavailable("timed out waiting for connection".into());
+        let error = InfraError::from(DbError::PoolTimeout(None));
         assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE);
         let response = error.error_response();
         assert_eq!(

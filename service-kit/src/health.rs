@@ -38,6 +38,6 @@ pub async fn readyz(pool: web::Data<PgPool>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(HealthResponse {
             status: "ok".into(),
         }),
-        Err(error) => error.error_response(),
+        Err(error) => crate::error::InfraError::from(error).error_response(),
     }
 }

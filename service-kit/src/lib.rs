@@ -1,16 +1,17 @@
 //! What both services run on, so they start, answer errors, log and stop
-//! the same way: start-up and graceful shutdown ([`startup`]), request
-//! extraction with the contract's error bodies ([`extract`]) and a deadline
-//! on slow bodies ([`body_deadline`]), the JSON
-//! fallbacks for routing errors ([`fallback`]), the OAuth 2.0 error shape of
-//! token endpoints ([`token_endpoint`]), the one infrastructure error
-//! ([`error`]), the database pool ([`db`]), logging ([`telemetry`]), the
-//! health routes ([`health`]) and the OpenAPI/Swagger UI wiring ([`docs`]).
+//! the same way: configuration from the environment ([`config`]),
+//! start-up and graceful shutdown ([`startup`]), request extraction with
+//! the contract's error bodies ([`extract`]) and a deadline on slow bodies
+//! ([`body_deadline`]), the JSON fallbacks for routing errors
+//! ([`fallback`]), the one infrastructure error ([`error`]), the database
+//! pool and its own error ([`db`]), logging ([`telemetry`]), the health
+//! routes ([`health`]) and the OpenAPI/Swagger UI wiring ([`docs`]).
 //!
-//! The contract itself (claims, bodies, config rules) is the `shared` crate.
+//! The contract itself (claims, bodies, key sets) is the `shared` crate.
 
 pub mod body_deadline;
 pub mod commands;
+pub mod config;
 pub mod db;
 pub mod docs;
 pub mod error;
@@ -20,4 +21,3 @@ pub mod health;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;
-pub mod token_endpoint;

@@ -21,7 +21,7 @@ use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, R2D2Connection};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::STATEMENT_TIMEOUT;
-use crate::error::is_unreachable;
+use super::error::is_unreachable;
 
 /// A connection idle longer than this is pinged before it is handed out.
 pub const IDLE_PING: Duration = Duration::from_secs(10);

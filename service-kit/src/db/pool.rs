@@ -27,8 +27,8 @@ use diesel::r2d2::{Pool, PoolError, PooledConnection, State};
 use secrecy::SecretString;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::DbError;
 use super::connections::{self, PgConnector};
-use crate::error::InfraError;
 
 /// The pool's connections and the line in front of them.
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ impl Drop for Waiting<'_> {
 impl PgPool {
     /// A pool of at most `max_size` connections that opens them on demand
     /// (none at build time) and lets a request wait at most
-    /// `connect_timeout` for one before it gets a 503.
+    /// `connect_timeout` for one before giving up ([`DbError::PoolTimeout`]).
     pub fn new(url: &SecretString, max_size: u32, connect_timeout: Duration) -> Self {
         let size = usize::try_from(max_size).unwrap_or(Semaphore::MAX_PERMITS);
         Self {
@@ -83,7 +83,7 @@ impl PgPool {
 
     /// Waits (async, first come first served) for a turn at a connection,
     /// at most the pool's connection timeout.
-    pub async fn turn(&self) -> Result<Turn, InfraError> {
+    pub async fn turn(&self) -> Result<Turn, DbError> {
         let asked_at = Instant::now();
         let deadline = asked_at + self.connections.connection_timeout();
         let waiting = Waiting::new(&self.waiting);
@@ -93,9 +93,9 @@ impl PgPool {
                 metrics::histogram!("db_pool_wait_duration_seconds")
                     .record(asked_at.elapsed().as_secs_f64());
                 metrics::counter!("db_pool_checkout_failures_total").increment(1);
-                InfraError::Unavailable("no database connection came free in time".into())
+                DbError::PoolTimeout(None)
             })?
-            .map_err(|closed| InfraError::Internal(closed.into()))?;
+            .map_err(|closed| DbError::Task(closed.to_string()))?;
         drop(waiting);
         Ok(Turn {
             _permit: permit,
