@@ -7,13 +7,14 @@
 //! Database, pool and other unexpected failures convert with `?` into
 //! [`AuthError::Infra`], which answers 503 or a generic 500 and logs the
 //! cause chain. Token endpoints add `error_description` through
-//! `service_kit::token_endpoint`, not here.
+//! `crate::token_endpoint`, not here.
 
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use service_kit::db::{DbError, WorkError};
 use service_kit::error::{InfraError, error_response, with_retry_after};
 use shared::api::{ErrorBody, ErrorCode, FieldErrors};
 
@@ -121,18 +122,37 @@ impl From<FieldErrors> for AuthError {
     }
 }
 
-impl From<DieselError> for AuthError {
-    fn from(error: DieselError) -> Self {
-        match &error {
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+impl From<DbError> for AuthError {
+    /// A unique violation of the email (or its look-alike skeleton) is the
+    /// 409; anything else from the database is infrastructure.
+    fn from(error: DbError) -> Self {
+        let email_taken = matches!(
+            error.query_error(),
+            Some(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
                 if matches!(
                     info.constraint_name(),
                     Some("users_email_key" | "users_email_skeleton_key")
-                ) =>
-            {
-                Self::EmailTaken
-            }
-            _ => Self::Infra(error.into()),
+                )
+        );
+        if email_taken {
+            Self::EmailTaken
+        } else {
+            Self::Infra(error.into())
+        }
+    }
+}
+
+impl From<DieselError> for AuthError {
+    fn from(error: DieselError) -> Self {
+        DbError::from(error).into()
+    }
+}
+
+impl WorkError for AuthError {
+    fn as_db_error(&self) -> Option<&DbError> {
+        match self {
+            Self::Infra(InfraError::Db(error)) => Some(error),
+            _ => None,
         }
     }
 }

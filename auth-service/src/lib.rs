@@ -22,4 +22,5 @@ pub mod services;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod token_endpoint;
 pub mod tokens;

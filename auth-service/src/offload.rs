@@ -3,7 +3,8 @@
 //! queries (it holds a pooled connection), [`with_passwords`] for bcrypt
 //! (it holds none, so a login storm queues on the CPU, never on the pool).
 
-use actix_web::web;
+use std::sync::Arc;
+
 use diesel::PgConnection;
 use service_kit::error::InfraError;
 
@@ -13,7 +14,7 @@ use crate::state::AppState;
 
 /// Runs `work` with a pooled connection and the state on the blocking
 /// thread pool (see [`service_kit::db::blocking`]).
-pub async fn with_conn<T, F>(state: &web::Data<AppState>, work: F) -> Result<T, AuthError>
+pub async fn with_conn<T, F>(state: &Arc<AppState>, work: F) -> Result<T, AuthError>
 where
     F: FnOnce(&mut PgConnection, &AppState) -> Result<T, AuthError> + Send + 'static,
     T: Send + 'static,
@@ -24,7 +25,7 @@ where
 
 /// Runs `work` (bcrypt) on the blocking thread pool once the hashing gate
 /// lets it in, holding no database connection while it waits or hashes.
-pub async fn with_passwords<T, F>(state: &web::Data<AppState>, work: F) -> Result<T, AuthError>
+pub async fn with_passwords<T, F>(state: &Arc<AppState>, work: F) -> Result<T, AuthError>
 where
     F: FnOnce(&Passwords) -> Result<T, AuthError> + Send + 'static,
     T: Send + 'static,
@@ -32,7 +33,7 @@ where
     let permit = state.hash_gate.enter().await.map_err(AuthError::Shed)?;
     let state = state.clone();
     let span = tracing::Span::current();
-    web::block(move || {
+    tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let started = std::time::Instant::now();
         let done = span.in_scope(|| work(&state.passwords));
@@ -42,5 +43,5 @@ where
         done
     })
     .await
-    .map_err(InfraError::from)?
+    .map_err(|error| InfraError::internal(format!("the hashing task failed: {error}")))?
 }

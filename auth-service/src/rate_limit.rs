@@ -10,7 +10,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
-use service_kit::db::PgPool;
+use service_kit::db::{DbError, PgPool};
 use service_kit::error::InfraError;
 
 use crate::client_ip::ClientNetwork;
@@ -55,7 +55,7 @@ impl RateLimit {
             return;
         }
         let swept = service_kit::db::blocking(&self.pool, |conn| {
-            rate_limits::sweep(conn).map_err(InfraError::from)
+            rate_limits::sweep(conn).map_err(DbError::from)
         })
         .await;
         if let Err(error) = swept {
@@ -74,6 +74,23 @@ pub async fn per_client(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    limit(req, next, || {}).await
+}
+
+/// [`per_client`] for the token endpoint: a request it refuses is also a
+/// login refused by the limit (`logins_total{outcome="rate_limited"}`).
+pub async fn logins_per_client(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    limit(req, next, || measure::login(LoginOutcome::RateLimited)).await
+}
+
+async fn limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    on_limited: impl FnOnce(),
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let client = ClientNetwork::of(req.request());
     let limit = req.app_data::<web::Data<RateLimit>>().cloned();
     let verdict = match (client, limit) {
@@ -83,10 +100,8 @@ pub async fn per_client(
     match verdict {
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
         Err(error) => {
-            if matches!(error, AuthError::RateLimited(_))
-                && req.match_pattern().as_deref() == Some("/login")
-            {
-                measure::login(LoginOutcome::RateLimited);
+            if matches!(error, AuthError::RateLimited(_)) {
+                on_limited();
             }
             let response = error.error_response();
             Ok(req.into_response(response).map_into_right_body())

@@ -8,7 +8,6 @@ use actix_web::web;
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use service_kit::startup::{Application, ServerParts, StartupError, resource, serve};
-use service_kit::token_endpoint::oauth_errors;
 use sha2::Sha256;
 use shared::keys::KeySet;
 
@@ -16,10 +15,11 @@ use crate::client_ip::TrustedProxies;
 use crate::config::Config;
 use crate::hash_gate::HashGate;
 use crate::passwords::Passwords;
-use crate::rate_limit::{RateLimit, per_client};
+use crate::rate_limit::{RateLimit, logins_per_client, per_client};
 use crate::routes::{login, sessions, signup};
 use crate::state::AppState;
 use crate::store::MIGRATIONS;
+use crate::token_endpoint::oauth_errors;
 use crate::tokens::Tokens;
 
 const POST: &[Method] = &[Method::POST];
@@ -84,7 +84,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
                 .service(
                     resource("/login", POST)
                         .route(web::post().to(login::token))
-                        .wrap(from_fn(per_client))
+                        .wrap(from_fn(logins_per_client))
                         .wrap(from_fn(oauth_errors)),
                 )
                 .service(

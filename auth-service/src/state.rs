@@ -1,14 +1,19 @@
-//! The state every handler shares, behind `web::Data`.
+//! The state every handler shares (behind `web::Data`, which the services
+//! see as the `Arc` it is).
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use diesel::{PgConnection, QueryResult};
 use hmac::{Hmac, Mac};
 use service_kit::db::PgPool;
 use sha2::Sha256;
 use uuid::Uuid;
 
+use crate::client_ip::ClientNetwork;
 use crate::hash_gate::HashGate;
 use crate::passwords::Passwords;
+use crate::store::known_networks;
 use crate::tokens::Tokens;
 
 /// The auth service's application state.
@@ -38,5 +43,20 @@ impl AppState {
         mac.update(user.as_bytes());
         mac.update(network.as_bytes());
         mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Remembers that `user` used `client` until the refresh-token
+    /// lifetime from `now` (a login, a signup or a refresh from it), so the
+    /// network is exempt from the account-wide login ceiling.
+    pub fn remember_network(
+        &self,
+        conn: &mut PgConnection,
+        user: Uuid,
+        client: &ClientNetwork,
+        now: DateTime<Utc>,
+    ) -> QueryResult<()> {
+        let until = now + chrono::Duration::from_std(self.refresh_ttl).unwrap_or_default();
+        let hash = self.network_hash(user, &client.label());
+        known_networks::remember(conn, user, &hash, until, now)
     }
 }

@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use shared::api::ErrorBody;
 
-use crate::error::InfraError;
+use service_kit::error::InfraError;
 
 /// Middleware for a token endpoint's resource: adds `error_description`
 /// to each JSON error body.

@@ -1,9 +1,9 @@
 //! Accounts: creating one. The email's uniqueness is the database's
 //! constraint (409 from the insert), never a check before it.
 
-use actix_web::web;
-use service_kit::db::PgPool;
-use service_kit::error::InfraError;
+use std::sync::Arc;
+
+use service_kit::db::{DbError, PgPool};
 use uuid::Uuid;
 
 use crate::client_ip::ClientNetwork;
@@ -11,7 +11,6 @@ use crate::domain::{Email, Password};
 use crate::error::AuthError;
 use crate::offload::{with_conn, with_passwords};
 use crate::state::AppState;
-use crate::store::known_networks;
 use crate::store::users::{self, NewUser, User};
 
 /// Hashes `password` (off the async workers, holding no connection), then
@@ -19,7 +18,7 @@ use crate::store::users::{self, NewUser, User};
 /// The network it signs up from becomes one the account knows (exempt
 /// from the account-wide login ceiling), as a login would make it.
 pub async fn sign_up(
-    state: &web::Data<AppState>,
+    state: &Arc<AppState>,
     client: ClientNetwork,
     email: Email,
     password: Password,
@@ -34,7 +33,7 @@ pub async fn sign_up(
             password_hash: &hash,
         };
         let user = users::insert(conn, &new)?;
-        remember_network(conn, state, user.id, client)?;
+        state.remember_network(conn, user.id, &client, chrono::Utc::now())?;
         Ok(user)
     })
     .await?;
@@ -47,7 +46,7 @@ pub async fn sign_up(
 /// normal form (a re-normalisation would have merged it with another), or
 /// whose skeleton another account has, keeps none and is logged for an
 /// operator at every start: never merged, never dropped.
-pub async fn backfill_skeletons(pool: PgPool) -> Result<(), InfraError> {
+pub async fn backfill_skeletons(pool: PgPool) -> Result<(), DbError> {
     service_kit::db::blocking(&pool, |conn| {
         let mut after = Uuid::nil();
         loop {
@@ -74,18 +73,4 @@ pub async fn backfill_skeletons(pool: PgPool) -> Result<(), InfraError> {
         }
     })
     .await
-}
-
-/// Remembers that `user` used `client` until the refresh-token lifetime
-/// from now (a login, a signup or a refresh from it).
-pub fn remember_network(
-    conn: &mut diesel::PgConnection,
-    state: &AppState,
-    user: Uuid,
-    client: ClientNetwork,
-) -> Result<(), AuthError> {
-    let now = chrono::Utc::now();
-    let until = now + chrono::Duration::from_std(state.refresh_ttl).unwrap_or_default();
-    let hash = state.network_hash(user, &client.label());
-    Ok(known_networks::remember(conn, user, &hash, until, now)?)
 }

@@ -6,7 +6,8 @@
 //! for its queries ([`with_conn`]): a login storm then queues on the CPU,
 //! not on the pool, and never turns into 503s while the database is fine.
 
-use actix_web::web;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use shared::api::TokenResponse;
 use uuid::Uuid;
@@ -17,7 +18,6 @@ use crate::error::{AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
 use crate::hash_gate::Shed;
 use crate::measure::{self, LoginOutcome};
 use crate::offload::{with_conn, with_passwords};
-use crate::services::accounts::remember_network;
 use crate::state::AppState;
 use crate::store::login_failures::{Attempt, Verdict};
 use crate::store::sessions::{NewRefreshToken, Rotation};
@@ -43,7 +43,7 @@ fn row_for(minted: &MintedRefresh, parent: Option<Uuid>, now: DateTime<Utc>) -> 
 /// success resets its network's count, remembers the network, upgrades a
 /// weak hash and opens a session.
 pub async fn log_in(
-    state: &web::Data<AppState>,
+    state: &Arc<AppState>,
     client: ClientNetwork,
     username: &str,
     password: String,
@@ -115,7 +115,7 @@ pub async fn log_in(
         }
         // A success is no failure: it leaves the account ceiling as it was.
         login_failures::forget(conn, &user.email, &network, !known, now)?;
-        remember_network(conn, state, user.id, client)?;
+        state.remember_network(conn, user.id, &client, now)?;
         let refresh = state.tokens.mint_refresh(user.id, Uuid::new_v4(), now)?;
         sessions::open(conn, user.id, &row_for(&refresh, None, now))?;
         let session = refresh.claims.sid;
@@ -133,7 +133,7 @@ pub async fn log_in(
 /// session's row lock. A replay within the grace window gets the successor
 /// already issued; reuse after it revokes the session.
 pub async fn refresh(
-    state: &web::Data<AppState>,
+    state: &Arc<AppState>,
     client: ClientNetwork,
     token: String,
 ) -> Result<TokenResponse, AuthError> {
@@ -156,7 +156,7 @@ pub async fn refresh(
         let (email, refresh_token) = match rotation {
             Rotation::Rotated { email } => {
                 // A network a session is refreshed from stays known too.
-                remember_network(conn, state, claims.sub, client)?;
+                state.remember_network(conn, claims.sub, &client, now)?;
                 (email, successor.token)
             }
             Rotation::Replayed { email, successor } => {
@@ -187,7 +187,7 @@ pub async fn refresh(
 
 /// Ends the session `token` belongs to. A token that does not verify, or
 /// is unknown, changes nothing and is not reported: logout is idempotent.
-pub async fn log_out(state: &web::Data<AppState>, token: String) -> Result<(), AuthError> {
+pub async fn log_out(state: &Arc<AppState>, token: String) -> Result<(), AuthError> {
     let Ok(claims) = state.tokens.verify_refresh(&token) else {
         return Ok(());
     };
