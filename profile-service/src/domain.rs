@@ -2,12 +2,25 @@
 
 use shared::api::{FieldErrors, ProfilePatch};
 
-use crate::store::profiles::ProfileChanges;
-
 /// The most characters a display name may have.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 /// The most characters a bio may have.
 pub const MAX_BIO_CHARS: usize = 1024;
+
+/// A checked `PATCH /me`: `None` leaves a field alone, `Some(None)`
+/// clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    pub display_name: Option<Option<String>>,
+    pub bio: Option<Option<String>>,
+}
+
+impl ProfileChanges {
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.display_name.is_none() && self.bio.is_none()
+    }
+}
 
 /// Checks a `PATCH /me` body: lengths in Unicode characters, inclusive,
 /// and no NUL (PostgreSQL text cannot hold one).

@@ -7,6 +7,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
+use service_kit::db::{DbError, WorkError};
 use service_kit::error::{InfraError, error_response};
 use shared::api::{ErrorBody, ErrorCode, FieldErrors};
 
@@ -84,8 +85,23 @@ impl From<FieldErrors> for ProfileError {
     }
 }
 
+impl From<DbError> for ProfileError {
+    fn from(error: DbError) -> Self {
+        Self::Infra(error.into())
+    }
+}
+
 impl From<diesel::result::Error> for ProfileError {
     fn from(error: diesel::result::Error) -> Self {
         Self::Infra(error.into())
+    }
+}
+
+impl WorkError for ProfileError {
+    fn as_db_error(&self) -> Option<&DbError> {
+        match self {
+            Self::Infra(InfraError::Db(error)) => Some(error),
+            _ => None,
+        }
     }
 }

@@ -1,28 +1,30 @@
-//! `GET /me` and `PATCH /me`: the caller's own profile, created on first
-//! use from the access token's claims.
-//!
-//! `GET /me` answers from the replica's cache when it holds the profile as
-//! of this token, else with one `SELECT` (plus a write for a new user or a
-//! newer token), retried once if its connection turns out dead.
-
-use std::sync::Arc;
+//! `GET /me` and `PATCH /me`: the caller's own profile (see
+//! [`crate::services::profiles`]).
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
-use service_kit::db::{PgPool, blocking, blocking_idempotent};
+use service_kit::db::PgPool;
 use service_kit::extract::JsonBody;
 use shared::api::{ErrorBody, ProfilePatch, ProfileResponse};
-use shared::claims::AccessClaims;
 use shared::responses::{NotJson, PayloadTooLarge, RequestTimeout, Unavailable};
 
 use crate::bearer::Authenticated;
 use crate::cache::ProfileCache;
 use crate::domain::parse_patch;
 use crate::error::ProfileError;
-use crate::store::profiles::{self, Profile};
+use crate::services::profiles;
+use crate::store::profiles::Profile;
 
-fn issued_at(claims: &AccessClaims) -> DateTime<Utc> {
-    DateTime::from_timestamp(claims.iat, 0).unwrap_or_default()
+impl From<&Profile> for ProfileResponse {
+    fn from(profile: &Profile) -> Self {
+        Self {
+            id: profile.user_id,
+            email: profile.email.clone(),
+            display_name: profile.display_name.clone(),
+            bio: profile.bio.clone(),
+            created_at: profile.created_at,
+            updated_at: profile.updated_at,
+        }
+    }
 }
 
 /// The caller's profile.
@@ -43,24 +45,8 @@ pub async fn get_me(
     cache: web::Data<ProfileCache>,
     user: Authenticated,
 ) -> Result<HttpResponse, ProfileError> {
-    let claims = user.0;
-    let issued_at = issued_at(&claims);
-    if let Some(profile) = cache.get(claims.sub, issued_at) {
-        return Ok(HttpResponse::Ok().json(ProfileResponse::from(&*profile)));
-    }
-    let ticket = cache.ticket(claims.sub);
-    let profile: Profile = blocking_idempotent(&pool, move |conn| {
-        Ok::<_, ProfileError>(profiles::for_token(
-            conn,
-            claims.sub,
-            &claims.email,
-            issued_at,
-        )?)
-    })
-    .await?;
-    let response = ProfileResponse::from(&profile);
-    cache.insert(ticket, Arc::new(profile));
-    Ok(HttpResponse::Ok().json(response))
+    let profile = profiles::get(&pool, &cache, user.0).await?;
+    Ok(HttpResponse::Ok().json(ProfileResponse::from(&*profile)))
 }
 
 /// Changes `display_name` and/or `bio`; a field left out stays, `null`
@@ -88,19 +74,7 @@ pub async fn patch_me(
     user: Authenticated,
     body: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, ProfileError> {
-    let claims = user.0;
-    let user = claims.sub;
     let changes = parse_patch(body.0)?;
-    let profile: Profile = blocking(&pool, move |conn| {
-        use diesel::Connection;
-        Ok::<_, ProfileError>(conn.transaction(|conn| {
-            profiles::for_token(conn, claims.sub, &claims.email, issued_at(&claims))?;
-            profiles::update(conn, claims.sub, &changes)
-        })?)
-    })
-    .await?;
-    // The trigger told every replica; this one need not wait for the echo
-    // to read its own write.
-    cache.evict(user);
+    let profile = profiles::change(&pool, &cache, user.0, changes).await?;
     Ok(HttpResponse::Ok().json(ProfileResponse::from(&profile)))
 }

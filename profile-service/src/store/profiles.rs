@@ -5,9 +5,9 @@ use diesel::dsl::{case_when, now};
 use diesel::prelude::*;
 use diesel::query_dsl::methods::FilterDsl;
 use diesel::upsert::excluded;
-use shared::api::ProfileResponse;
 use uuid::Uuid;
 
+use crate::domain::ProfileChanges;
 use crate::schema::profiles;
 
 /// A stored profile.
@@ -32,31 +32,21 @@ impl Profile {
     }
 }
 
-impl From<&Profile> for ProfileResponse {
-    fn from(profile: &Profile) -> Self {
-        Self {
-            id: profile.user_id,
-            email: profile.email.clone(),
-            display_name: profile.display_name.clone(),
-            bio: profile.bio.clone(),
-            created_at: profile.created_at,
-            updated_at: profile.updated_at,
-        }
-    }
-}
-
-/// A `PATCH /me`: `None` leaves a column alone, `Some(None)` clears it.
-#[derive(Debug, Clone, Default, AsChangeset)]
+/// The columns a `PATCH /me` sets: `None` leaves one alone, `Some(None)`
+/// clears it.
+#[derive(AsChangeset)]
 #[diesel(table_name = profiles, check_for_backend(diesel::pg::Pg))]
-pub struct ProfileChanges {
-    pub display_name: Option<Option<String>>,
-    pub bio: Option<Option<String>>,
+struct Changeset<'a> {
+    display_name: Option<Option<&'a str>>,
+    bio: Option<Option<&'a str>>,
 }
 
-impl ProfileChanges {
-    /// Whether the patch changes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.display_name.is_none() && self.bio.is_none()
+impl<'a> From<&'a ProfileChanges> for Changeset<'a> {
+    fn from(changes: &'a ProfileChanges) -> Self {
+        Self {
+            display_name: changes.display_name.as_ref().map(Option::as_deref),
+            bio: changes.bio.as_ref().map(Option::as_deref),
+        }
     }
 }
 
@@ -131,7 +121,23 @@ pub fn update(
         return find(conn, user)?.ok_or(diesel::result::Error::NotFound);
     }
     diesel::update(profiles::table.find(user))
-        .set((changes, profiles::updated_at.eq(now)))
+        .set((Changeset::from(changes), profiles::updated_at.eq(now)))
         .returning(Profile::as_returning())
         .get_result(conn)
+}
+
+/// Mirrors the token (as [`for_token`]) and applies `changes`, in one
+/// transaction: a new user's first `PATCH /me` creates and changes the
+/// row together.
+pub fn mirror_and_update(
+    conn: &mut PgConnection,
+    user: Uuid,
+    email: &str,
+    issued_at: DateTime<Utc>,
+    changes: &ProfileChanges,
+) -> QueryResult<Profile> {
+    conn.transaction(|conn| {
+        for_token(conn, user, email, issued_at)?;
+        update(conn, user, changes)
+    })
 }
