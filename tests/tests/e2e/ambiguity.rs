@@ -4,8 +4,8 @@
 use serde_json::Value;
 use shared::api::{ErrorCode, ProfileResponse};
 
-use crate::client::{PASSWORD, send};
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, send};
+use crate::support::stack::TestStack;
 
 #[tokio::test]
 async fn two_authorization_headers_are_400_whichever_comes_first() {

@@ -9,8 +9,8 @@ use futures::future::join_all;
 use serde_json::Value;
 use shared::api::{ErrorCode, TokenResponse};
 
-use crate::client::{PASSWORD, Reply, new_email, send};
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, Reply, new_email, send};
+use crate::support::stack::TestStack;
 
 /// A client whose connections come from `ip`.
 fn client_from(ip: Ipv4Addr) -> reqwest::Client {

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use shared::api::ProfileResponse;
 
-use crate::client::send;
-use crate::service::Service;
-use crate::stack::TestStack;
+use crate::support::client::send;
+use crate::support::service::Service;
+use crate::support::stack::TestStack;
 
 const LISTENING: &str = "profile cache listening for changes";
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use shared::api::HealthResponse;
 
-use crate::client::send;
-use crate::service::binary;
+use crate::support::client::send;
+use crate::support::service::binary;
 
 fn devstack(args: &[&str]) -> Command {
     let mut command = Command::new(binary("devstack"));

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::block_in_place;
 
-use crate::stack::TestStack;
+use crate::support::stack::TestStack;
 
 use chains::{chains, check_chains, held_used};
 use ledger::Ledger;
@@ -174,7 +174,7 @@ async fn an_exhausted_pool_answers_503_within_the_bound_and_recovers() {
     }
     let claims = |l: &Ledger| {
         let token = &l.accounts[0].chains[0].refresh_token;
-        crate::jwt::claims_of(token, &stack.refresh_secret)
+        crate::support::jwt::claims_of(token, &stack.refresh_secret)
     };
     let sid = claims(&session_victim)["sid"].as_str().unwrap().to_owned();
     let user = claims(&profile_victim)["sub"].as_str().unwrap().to_owned();
@@ -182,13 +182,13 @@ async fn an_exhausted_pool_answers_503_within_the_bound_and_recovers() {
 
     let (mut auth_db, mut profile_db) = (stack.auth.db(), stack.profile.db());
     block_in_place(|| {
-        crate::db::execute(&mut auth_db, "BEGIN");
-        crate::db::execute(
+        crate::support::db::execute(&mut auth_db, "BEGIN");
+        crate::support::db::execute(
             &mut auth_db,
             &format!("SELECT 1 FROM sessions WHERE id = '{sid}' FOR UPDATE"),
         );
-        crate::db::execute(&mut profile_db, "BEGIN");
-        crate::db::execute(
+        crate::support::db::execute(&mut profile_db, "BEGIN");
+        crate::support::db::execute(
             &mut profile_db,
             &format!("SELECT 1 FROM profiles WHERE user_id = '{user}' FOR UPDATE"),
         );
@@ -215,8 +215,8 @@ async fn an_exhausted_pool_answers_503_within_the_bound_and_recovers() {
     };
     let held = wait_until("503s from both exhausted pools", HANG, exhausted).await;
     block_in_place(|| {
-        crate::db::execute(&mut auth_db, "ROLLBACK");
-        crate::db::execute(&mut profile_db, "ROLLBACK");
+        crate::support::db::execute(&mut auth_db, "ROLLBACK");
+        crate::support::db::execute(&mut profile_db, "ROLLBACK");
     });
     tally.set_phase(RECOVERING);
     let probe = load.client(&api, "probe");

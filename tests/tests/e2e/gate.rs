@@ -5,8 +5,8 @@
 use futures::future::join_all;
 use shared::api::{ErrorCode, HealthResponse};
 
-use crate::client::{new_email, send};
-use crate::stack::TestStack;
+use crate::support::client::{new_email, send};
+use crate::support::stack::TestStack;
 
 #[tokio::test]
 async fn a_login_storm_past_the_queue_is_shed_with_503_and_nothing_else_fails() {

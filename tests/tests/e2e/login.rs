@@ -5,9 +5,9 @@ use std::time::Instant;
 use serde_json::Value;
 use shared::api::{ErrorCode, TokenResponse};
 
-use crate::client::{PASSWORD, new_email, send};
-use crate::jwt::claims_of;
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, new_email, send};
+use crate::support::jwt::claims_of;
+use crate::support::stack::TestStack;
 
 #[tokio::test]
 async fn login_returns_an_uncacheable_token_pair_with_the_full_claim_set() {
@@ -221,7 +221,7 @@ async fn a_weaker_stored_hash_is_upgraded_at_login() {
     stack.signup(&email, PASSWORD).await.expect::<Value>(201);
     let weak = bcrypt::hash(PASSWORD, 4).unwrap_or_default();
     let mut db = stack.auth.db();
-    crate::db::execute(
+    crate::support::db::execute(
         &mut db,
         &format!("UPDATE users SET password_hash = '{weak}' WHERE email = '{email}'"),
     );
@@ -229,7 +229,7 @@ async fn a_weaker_stored_hash_is_upgraded_at_login() {
         .login(&email, PASSWORD)
         .await
         .expect::<TokenResponse>(200);
-    let stored = crate::db::password_hash(&mut db, &email);
+    let stored = crate::support::db::password_hash(&mut db, &email);
     assert!(
         stored.starts_with("$2b$05$"),
         "hash not upgraded: cost {}",

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::Value;
 use shared::api::ErrorCode;
 
-use crate::client::new_email;
-use crate::stack::TestStack;
+use crate::support::client::new_email;
+use crate::support::stack::TestStack;
 
 #[tokio::test]
 async fn logs_are_json_lines_without_passwords_hashes_or_tokens() {
@@ -26,7 +26,7 @@ async fn logs_are_json_lines_without_passwords_hashes_or_tokens() {
         .await
         .expect_error(401, ErrorCode::InvalidToken);
     stack.logout(&next.refresh_token).await;
-    let hash = crate::db::password_hash(&mut stack.auth.db(), &email);
+    let hash = crate::support::db::password_hash(&mut stack.auth.db(), &email);
     // The last requests' lines are written after their responses: wait
     // for them rather than for a while.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -4,9 +4,9 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 use shared::api::{ErrorCode, ProfileResponse};
 
-use crate::client::send;
-use crate::jwt::{access_claims, now, sign, with};
-use crate::stack::TestStack;
+use crate::support::client::send;
+use crate::support::jwt::{access_claims, now, sign, with};
+use crate::support::stack::TestStack;
 
 #[tokio::test]
 async fn me_creates_the_profile_from_the_token_on_first_use() {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use shared::api::{ErrorCode, TokenResponse};
 
-use crate::client::{PASSWORD, new_email, send};
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, new_email, send};
+use crate::support::stack::TestStack;
 
 /// `tool` from PATH; scripts/test installs Debian's `prometheus` package.
 fn tool(name: &str) -> String {

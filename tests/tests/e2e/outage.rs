@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use shared::api::{ErrorCode, HealthResponse};
 
-use crate::client::{PASSWORD, new_email, send};
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, new_email, send};
+use crate::support::stack::TestStack;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_started_before_its_database_exists_waits_for_it() {
@@ -84,7 +84,7 @@ async fn a_statement_stuck_behind_a_lock_gets_503_within_the_bound_and_the_pool_
     let mut auth_holder = stack.auth.db();
     let (patch, signup, elapsed) = profile_holder
         .transaction::<_, diesel::result::Error, _>(|profile_db| {
-            crate::db::execute(
+            crate::support::db::execute(
                 profile_db,
                 &format!(
                     "SELECT 1 FROM profiles WHERE user_id = '{}' FOR UPDATE",
@@ -92,7 +92,7 @@ async fn a_statement_stuck_behind_a_lock_gets_503_within_the_bound_and_the_pool_
                 ),
             );
             auth_holder.transaction(|auth_db| {
-                crate::db::execute(auth_db, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+                crate::support::db::execute(auth_db, "LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
                 let started = Instant::now();
                 let (bio, email) = (serde_json::json!({"bio": "stuck"}), new_email());
                 let (patch, signup) = tokio::task::block_in_place(|| {

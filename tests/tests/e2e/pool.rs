@@ -8,8 +8,8 @@ use serde_json::json;
 use shared::api::ProfileResponse;
 use tokio::task::block_in_place;
 
-use crate::client::send;
-use crate::stack::TestStack;
+use crate::support::client::send;
+use crate::support::stack::TestStack;
 
 /// How many requests queue behind the held connection.
 const WAITING: usize = 40;
@@ -54,8 +54,8 @@ async fn requests_waiting_for_a_connection_hold_no_thread_and_are_all_served() {
     // taken from outside (for up to the 5 s lock timeout).
     let mut db = stack.profile.db();
     block_in_place(|| {
-        crate::db::execute(&mut db, "BEGIN");
-        crate::db::execute(
+        crate::support::db::execute(&mut db, "BEGIN");
+        crate::support::db::execute(
             &mut db,
             &format!("SELECT 1 FROM profiles WHERE user_id = '{holder_id}' FOR UPDATE"),
         );
@@ -76,7 +76,7 @@ async fn requests_waiting_for_a_connection_hold_no_thread_and_are_all_served() {
     // Both waits below must end within the 5 s lock timeout.
     let budget = Duration::from_secs(4);
     let started = Instant::now();
-    while block_in_place(|| crate::db::count(&mut watcher, blocked)) < 1 {
+    while block_in_place(|| crate::support::db::count(&mut watcher, blocked)) < 1 {
         assert!(
             started.elapsed() < budget,
             "the PATCH never waited on the lock"
@@ -115,7 +115,7 @@ async fn requests_waiting_for_a_connection_hold_no_thread_and_are_all_served() {
         during.saturating_sub(before)
     );
 
-    block_in_place(|| crate::db::execute(&mut db, "ROLLBACK"));
+    block_in_place(|| crate::support::db::execute(&mut db, "ROLLBACK"));
     let patched: ProfileResponse = patch.await.unwrap().expect(200);
     assert_eq!(patched.bio.as_deref(), Some("held"));
     for get in gets {

@@ -3,8 +3,8 @@
 use serde_json::Value;
 use shared::api::ErrorCode;
 
-use crate::client::{PASSWORD, Reply, new_email, send};
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, Reply, new_email, send};
+use crate::support::stack::TestStack;
 
 #[tokio::test]
 async fn the_credential_endpoints_are_rate_limited_per_client() {

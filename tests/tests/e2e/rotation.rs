@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use shared::api::{ErrorCode, ProfileResponse, TokenResponse};
 
-use crate::stack::{TestStack, random_secret};
+use crate::support::stack::{TestStack, random_secret};
 
 /// An `oct` JWK for `secret`, signing or verify-only.
 fn jwk(kid: &str, secret: &str, sign: bool) -> Value {

@@ -4,8 +4,8 @@
 use serde_json::Value;
 use shared::api::{ErrorCode, HealthResponse};
 
-use crate::client::{PASSWORD, new_email, send};
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, new_email, send};
+use crate::support::stack::TestStack;
 
 #[tokio::test]
 async fn health_and_readiness_are_200_on_both_services() {

@@ -1,15 +1,14 @@
-//! Sessions: refresh-token rotation with reuse detection, both grant
-//! forms, logout, expiry and what is stored.
+//! Sessions: refresh-token rotation with reuse detection, by both grant
+//! forms, and logout. Refused refreshes are `refresh_errors.rs`'s, what is
+//! stored `session_storage.rs`'s.
 
 use futures::future::join_all;
-use jsonwebtoken::Algorithm;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use serde_json::json;
 use shared::api::{ErrorCode, ProfileResponse, TokenResponse};
 
-use crate::client::{PASSWORD, Reply, send};
-use crate::jwt::{claims_of, now, sign, with};
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, Reply, send};
+use crate::support::jwt::claims_of;
+use crate::support::stack::TestStack;
 
 /// The two ways to refresh: the OAuth 2.0 grant and the JSON endpoint.
 #[derive(Clone, Copy, Debug)]
@@ -110,7 +109,7 @@ async fn a_replay_within_the_grace_window_gets_the_successor_already_issued() {
     let again: TokenResponse = stack.refresh(&tab_b.refresh_token).await.expect(200);
     assert_eq!(next.refresh_token, again.refresh_token);
     let mut db = stack.auth.db();
-    let unused = crate::db::count(
+    let unused = crate::support::db::count(
         &mut db,
         "SELECT count(*) FROM refresh_tokens WHERE used_at IS NULL",
     );
@@ -141,12 +140,12 @@ async fn ten_concurrent_refreshes_of_one_token_give_no_5xx_and_one_live_session(
         );
     }
     let mut db = stack.auth.db();
-    let live = crate::db::count(
+    let live = crate::support::db::count(
         &mut db,
         "SELECT count(*) FROM sessions WHERE revoked_at IS NULL",
     );
     assert_eq!(live, 1);
-    let unused = crate::db::count(
+    let unused = crate::support::db::count(
         &mut db,
         "SELECT count(*) FROM refresh_tokens WHERE used_at IS NULL",
     );
@@ -201,197 +200,4 @@ async fn logout_ends_the_session_and_is_idempotent() {
     ))
     .await;
     broken.expect_error(400, ErrorCode::InvalidRequest);
-}
-
-#[tokio::test]
-async fn tokens_are_only_accepted_where_they_are_due() {
-    let stack = TestStack::start().await;
-    let (_, tokens) = stack.new_session().await;
-    stack
-        .me(&tokens.refresh_token)
-        .await
-        .expect_error(401, ErrorCode::InvalidToken);
-    stack
-        .refresh(&tokens.access_token)
-        .await
-        .expect_error(400, ErrorCode::InvalidGrant);
-    stack
-        .refresh_grant(&tokens.access_token)
-        .await
-        .expect_error(400, ErrorCode::InvalidGrant);
-    // Neither attempt used up the refresh token.
-    stack
-        .refresh(&tokens.refresh_token)
-        .await
-        .expect::<TokenResponse>(200);
-}
-
-#[tokio::test]
-async fn an_expired_or_forged_refresh_token_is_invalid_grant() {
-    let stack = TestStack::start().await;
-    let (_, tokens) = stack.new_session().await;
-    let claims = claims_of(&tokens.refresh_token, &stack.refresh_secret);
-    let expired = with(
-        with(claims.clone(), "exp", json!(now() - 120)),
-        "iat",
-        json!(now() - 3600),
-    );
-    let cases = [
-        sign(Algorithm::HS256, &stack.refresh_secret, &expired),
-        // Right secret, unknown jti: never issued.
-        sign(
-            Algorithm::HS256,
-            &stack.refresh_secret,
-            &with(claims.clone(), "jti", json!(uuid::Uuid::new_v4())),
-        ),
-        sign(Algorithm::HS256, &stack.access_secret, &claims),
-        "garbage".to_owned(),
-    ];
-    for token in cases {
-        stack
-            .refresh(&token)
-            .await
-            .expect_error(400, ErrorCode::InvalidGrant);
-    }
-    stack
-        .refresh(&tokens.refresh_token)
-        .await
-        .expect::<TokenResponse>(200);
-}
-
-#[tokio::test]
-async fn refresh_request_errors_are_oauth_errors() {
-    let stack = TestStack::start().await;
-    let cases: &[(&str, Option<&str>, u16, ErrorCode)] = &[
-        (
-            "{}",
-            Some("application/json"),
-            400,
-            ErrorCode::InvalidRequest,
-        ),
-        (
-            "{\"refresh_token\": 5}",
-            Some("application/json"),
-            400,
-            ErrorCode::InvalidRequest,
-        ),
-        (
-            "nope",
-            Some("application/json"),
-            400,
-            ErrorCode::InvalidRequest,
-        ),
-        (
-            "refresh_token=x",
-            Some("application/x-www-form-urlencoded"),
-            415,
-            ErrorCode::UnsupportedMediaType,
-        ),
-    ];
-    for (body, content_type, status, code) in cases {
-        let request = stack.raw(
-            reqwest::Method::POST,
-            stack.auth_url("/refresh"),
-            *content_type,
-            body.to_string(),
-        );
-        let error = send(request).await.expect_error(*status, *code);
-        assert_eq!(
-            error.error_description.as_deref(),
-            Some(error.detail.as_str()),
-            "{body}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn no_refresh_token_is_stored_in_clear() {
-    let stack = TestStack::start().await;
-    let (_, first) = stack.new_session().await;
-    let second: TokenResponse = stack.refresh(&first.refresh_token).await.expect(200);
-    let mut db = stack.auth.db();
-    let stored = crate::db::refresh_tokens(&mut db);
-    assert_eq!(stored.len(), 2);
-    let dump = crate::db::dump_text(&mut db);
-    for token in [&first.refresh_token, &second.refresh_token] {
-        assert!(
-            !dump.contains(token.as_str()),
-            "a refresh token is stored in clear"
-        );
-        let hash = Sha256::digest(token.as_bytes()).to_vec();
-        assert!(stored.iter().any(|row| row.token_hash == hash));
-    }
-    assert_eq!(stored.iter().filter(|row| row.used_at.is_some()).count(), 1);
-}
-
-#[tokio::test]
-async fn sessions_expired_over_a_day_ago_are_deleted_at_the_next_login() {
-    let stack = TestStack::start().await;
-    let (email, old) = stack.new_session().await;
-    let mut db = stack.auth.db();
-    crate::db::execute(
-        &mut db,
-        "UPDATE sessions SET expires_at = now() - interval '2 days'",
-    );
-    stack.login(&email, PASSWORD).await.expect::<Value>(200);
-    assert_eq!(
-        crate::db::count(&mut db, "SELECT count(*) FROM sessions"),
-        1
-    );
-    stack
-        .refresh(&old.refresh_token)
-        .await
-        .expect_error(400, ErrorCode::InvalidGrant);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refresh_that_cannot_lock_its_session_gives_503_not_a_hang() {
-    let stack = TestStack::start().await;
-    let (_, tokens) = stack.new_session().await;
-    let sid = claims_of(&tokens.refresh_token, &stack.refresh_secret)["sid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let mut holder = stack.auth.db();
-    use diesel::Connection;
-    let started = std::time::Instant::now();
-    let reply = holder.transaction::<_, diesel::result::Error, _>(|conn| {
-        crate::db::execute(
-            conn,
-            &format!("SELECT id FROM sessions WHERE id = '{sid}' FOR UPDATE"),
-        );
-        let reply = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(stack.refresh(&tokens.refresh_token))
-        });
-        Ok(reply)
-    });
-    let reply = reply.unwrap_or_else(|e| panic!("{e}"));
-    reply.expect_error(503, ErrorCode::Unavailable);
-    assert_eq!(reply.header("retry-after"), Some("1"));
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(15),
-        "{:?}",
-        started.elapsed()
-    );
-    // Once the lock is gone the same token refreshes fine.
-    stack
-        .refresh(&tokens.refresh_token)
-        .await
-        .expect::<TokenResponse>(200);
-}
-
-#[tokio::test]
-async fn only_a_lock_timeout_is_busy_a_broken_schema_is_an_internal_error() {
-    let stack = TestStack::start().await;
-    let (_, tokens) = stack.new_session().await;
-    // The lock statement now fails for a reason that is not contention.
-    crate::db::execute(
-        &mut stack.auth.db(),
-        "ALTER TABLE sessions RENAME TO sessions_moved",
-    );
-    let reply = stack.refresh(&tokens.refresh_token).await;
-    let body = reply.expect_error(500, ErrorCode::Internal);
-    assert_eq!(body.detail, service_kit::error::INTERNAL_DETAIL);
-    assert!(!reply.body.contains("sessions"), "{}", reply.body);
-    assert_eq!(reply.header("retry-after"), None);
 }

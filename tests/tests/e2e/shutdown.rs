@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::client::{PASSWORD, new_email};
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, new_email};
+use crate::support::stack::TestStack;
 
 /// Starts `POST /signup` for `email` on `base_url` by hand and returns the
 /// connection once the server has read the headers and asked for the body
@@ -53,7 +53,7 @@ async fn sigterm_and_ctrl_c_drain_in_flight_requests_then_exit_0() {
         assert_eq!(exited.and_then(|s| s.code()), Some(0), "{signal}");
         // The account was really created before the process went away.
         let mut db = stack.auth.db();
-        let created = crate::db::count(
+        let created = crate::support::db::count(
             &mut db,
             &format!("SELECT count(*) FROM users WHERE email = '{email}'"),
         );

@@ -8,7 +8,7 @@ use shared::api::{ErrorBody, ErrorCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::stack::TestStack;
+use crate::support::stack::TestStack;
 
 /// Sends `head` and the start of a body, then nothing; returns everything
 /// the server wrote until it closed the connection.

@@ -5,9 +5,9 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 use shared::api::{ErrorCode, ProfileResponse};
 
-use crate::client::send;
-use crate::jwt::{access_claims, now, sign, unsigned, with};
-use crate::stack::TestStack;
+use crate::support::client::send;
+use crate::support::jwt::{access_claims, now, sign, unsigned, with};
+use crate::support::stack::TestStack;
 
 #[tokio::test]
 async fn a_token_minted_by_a_standard_library_with_the_secret_is_accepted() {

@@ -19,7 +19,7 @@ pub(super) struct Chains {
 
 /// Counts, in the auth database, what rotation must never leave behind.
 pub(super) fn chains(db: &mut PgConnection) -> Chains {
-    let mut count = |sql: &str| block_in_place(|| crate::db::count(db, sql));
+    let mut count = |sql: &str| block_in_place(|| crate::support::db::count(db, sql));
     Chains {
         forked: count(
             "SELECT count(*) FROM (SELECT parent_id FROM refresh_tokens \
@@ -71,5 +71,5 @@ pub(super) fn held_used(db: &mut PgConnection, ledgers: &[Ledger]) -> i64 {
     let sql = format!(
         "SELECT count(*) FROM refresh_tokens WHERE used_at IS NOT NULL AND token_hash IN ({held})"
     );
-    block_in_place(|| crate::db::count(db, &sql))
+    block_in_place(|| crate::support::db::count(db, &sql))
 }

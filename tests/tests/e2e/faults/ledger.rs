@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use shared::api::TokenResponse;
 
-use crate::client::Reply;
+use crate::support::client::Reply;
 
 use super::requests::Op;
 

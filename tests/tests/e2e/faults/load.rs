@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
-use crate::client::{Reply, new_email};
+use crate::support::client::{Reply, new_email};
 
 use super::ledger::{Account, Bio, Ledger};
 use super::requests::{Api, HANG, Op, is_unavailable};

@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::json;
 use shared::api::{ErrorBody, ErrorCode};
 
-use crate::client::{PASSWORD, Reply};
-use crate::stack::TestStack;
+use crate::support::client::{PASSWORD, Reply};
+use crate::support::stack::TestStack;
 
 /// What "never a hang" means to the clients.
 pub(super) const HANG: Duration = Duration::from_secs(20);

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use crate::client::Reply;
+use crate::support::client::Reply;
 
 use super::requests::is_unavailable;
 

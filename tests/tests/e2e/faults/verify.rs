@@ -10,7 +10,7 @@ use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use shared::api::{ProfileResponse, TokenResponse};
 use tokio::task::block_in_place;
 
-use crate::client::Reply;
+use crate::support::client::Reply;
 
 use super::ledger::{Bio, Ledger};
 use super::load::Client;

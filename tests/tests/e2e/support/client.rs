@@ -6,7 +6,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use shared::api::{ErrorBody, ErrorCode, TokenResponse};
 
-use crate::stack::{StackBuilder, TestStack};
+use crate::support::stack::{StackBuilder, TestStack};
 
 /// A response, read whole.
 #[derive(Debug)]

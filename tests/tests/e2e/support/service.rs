@@ -5,12 +5,15 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection};
 
 /// Where cargo put the service binaries: beside this test binary's folder.
+/// The first call in a test run brings them up to date (see
+/// [`build_binaries`]), so a plain `cargo test` runs today's code, never a
+/// stale or missing binary.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe
@@ -18,13 +21,40 @@ pub fn binary(name: &str) -> PathBuf {
         .and_then(|deps| deps.parent())
         .map(PathBuf::from)
         .unwrap_or_default();
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build the binaries first (cargo build --workspace --bins), or run scripts/test",
-        path.display()
-    );
-    path
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(error) = BUILT.get_or_init(|| build_binaries(&dir)) {
+        panic!("{error}");
+    }
+    dir.join(name)
+}
+
+/// `cargo build --workspace --bins` into the target folder `profile_dir`
+/// belongs to, with that profile: `cargo test` builds the libraries the
+/// tests link, not the binaries they start. When the binaries are fresh
+/// (CI's `scripts/test` built them just before) this costs a second.
+fn build_binaries(profile_dir: &Path) -> Result<(), String> {
+    let target_dir = profile_dir.parent().unwrap_or(profile_dir);
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let output = Command::new(env!("CARGO"))
+        .args(["build", "--workspace", "--bins", "--profile", profile])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .output()
+        .map_err(|error| format!("cannot run cargo to build the service binaries: {error}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "building the service binaries (cargo build --workspace --bins) failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
 }
 
 /// `bin` with exactly `env` (plus PATH), run in `dir`. A later entry

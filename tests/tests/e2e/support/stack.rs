@@ -6,10 +6,10 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-pub use shared::config::random_secret;
+pub use shared::keys::random_secret;
 use test_db::{PgServer, Templates, TestDatabase};
 
-pub use crate::service::Service;
+pub use crate::support::service::Service;
 
 static TEMPLATES: OnceLock<Result<Templates, String>> = OnceLock::new();
 
@@ -119,7 +119,7 @@ impl StackBuilder {
         let service = bin.trim_end_matches("-service");
         let secrets = (random_secret(), random_secret());
         let env = self.env(service, &secrets, "postgres://nobody@127.0.0.1:1/none");
-        let output = crate::service::command(bin, &env, dir)
+        let output = crate::support::service::command(bin, &env, dir)
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         let text = format!(

@@ -1,0 +1,10 @@
+//! The harness every end-to-end test uses: [`stack`] starts PostgreSQL and
+//! both real binaries ([`service`]); [`client`] talks to them; [`db`] reads
+//! what they stored; [`jwt`] makes and reads tokens as any JWT library
+//! would.
+
+pub mod client;
+pub mod db;
+pub mod jwt;
+pub mod service;
+pub mod stack;
