@@ -17,6 +17,7 @@ mod logs;
 mod lookalikes;
 mod me;
 mod metrics;
+mod missing_tools;
 mod outage;
 mod pool;
 mod rate_limit;

@@ -1,7 +1,9 @@
 //! Prometheus metrics: served on the separate metrics listener only, with
 //! route templates (never raw paths), valid exposition format (`promtool
-//! check metrics`), and scraped for real by Debian's Prometheus.
+//! check metrics`), and scraped for real by Debian's Prometheus. Without
+//! Prometheus installed they skip, saying so (see `support::tools`).
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,23 +12,7 @@ use shared::api::{ErrorCode, TokenResponse};
 
 use crate::support::client::{PASSWORD, new_email, send};
 use crate::support::stack::TestStack;
-
-/// `tool` from PATH; scripts/test installs Debian's `prometheus` package.
-fn tool(name: &str) -> String {
-    let found = std::env::var_os("PATH")
-        .map(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_default();
-    match found {
-        Some(path) => path.display().to_string(),
-        None => {
-            panic!("{name} is not installed: scripts/test installs Debian's prometheus package")
-        }
-    }
-}
+use crate::support::tools::{PROMETHEUS, PROMTOOL};
 
 /// Drives some of everything: signups, a good and a bad login, a refresh,
 /// a reuse, a logout, /me, an unknown path.
@@ -50,6 +36,9 @@ async fn traffic(stack: &TestStack) {
 
 #[tokio::test]
 async fn metrics_are_served_on_their_own_port_with_route_templates() {
+    let Some(promtool) = PROMTOOL.required() else {
+        return;
+    };
     let stack = TestStack::start().await;
     traffic(&stack).await;
     for base in [&stack.auth.base_url, &stack.profile.base_url] {
@@ -88,7 +77,7 @@ async fn metrics_are_served_on_their_own_port_with_route_templates() {
     assert!(profile.body.contains(r#"route="/me""#), "{}", profile.body);
     // promtool reads the text format the way Prometheus will.
     for body in [&auth.body, &profile.body] {
-        let mut check = Command::new(tool("promtool"))
+        let mut check = Command::new(&promtool)
             .args(["check", "metrics"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -121,7 +110,7 @@ struct Prometheus {
 }
 
 impl Prometheus {
-    async fn start(client: &reqwest::Client, targets: &[&str]) -> Self {
+    async fn start(program: &Path, client: &reqwest::Client, targets: &[&str]) -> Self {
         let dir = std::env::temp_dir().join(format!("prom-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let targets: Vec<String> = targets
@@ -148,7 +137,7 @@ impl Prometheus {
                 .local_addr()
                 .unwrap()
                 .port();
-            let mut child = Command::new(tool("prometheus"))
+            let mut child = Command::new(program)
                 .arg(format!(
                     "--config.file={}",
                     dir.join("prometheus.yml").display()
@@ -211,9 +200,13 @@ impl Drop for Prometheus {
 
 #[tokio::test]
 async fn a_real_prometheus_scrapes_both_services_and_reads_the_figures_back() {
+    let Some(prometheus) = PROMETHEUS.required() else {
+        return;
+    };
     let stack = TestStack::start().await;
     let client = reqwest::Client::new();
     let prometheus = Prometheus::start(
+        &prometheus,
         &client,
         &[&stack.auth.metrics_url, &stack.profile.metrics_url],
     )
