@@ -3,7 +3,8 @@
 //! Use [`AuthError::Validation`] for a body of the right shape with bad
 //! values (422), [`AuthError::InvalidRequest`] for a wrong shape (400),
 //! [`AuthError::InvalidGrant`] for anything wrong with credentials or a
-//! refresh token (400, one body whatever the cause, so nothing leaks).
+//! refresh token (400, one body whatever the cause, so nothing leaks; only
+//! an access token sent instead is named, its `typ` being readable anyway).
 //! Database, pool and other unexpected failures convert with `?` into
 //! [`AuthError::Infra`], which answers 503 or a generic 500 and logs the
 //! cause chain. Token endpoints add `error_description` through
@@ -25,6 +26,9 @@ pub enum AuthError {
     Validation(FieldErrors),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// Required fields left out: 400 `invalid_request` naming them.
+    #[error("missing fields: {0:?}")]
+    MissingFields(Vec<&'static str>),
     #[error("invalid grant: {0}")]
     InvalidGrant(&'static str),
     #[error("unsupported grant type")]
@@ -47,6 +51,9 @@ pub enum AuthError {
 pub const BAD_CREDENTIALS: &str = "Wrong email or password.";
 /// Detail of every refused refresh token.
 pub const BAD_REFRESH_TOKEN: &str = "The refresh token is invalid, expired or revoked.";
+/// Detail of an access token sent where the refresh token is due.
+pub const ACCESS_TOKEN_SENT: &str =
+    "This is an access token; send the refresh token (the refresh_token of the token response).";
 
 impl AuthError {
     fn status_and_body(&self) -> (StatusCode, ErrorBody) {
@@ -58,6 +65,9 @@ impl AuthError {
             }
             Self::InvalidRequest(detail) => {
                 plain(StatusCode::BAD_REQUEST, C::InvalidRequest, detail)
+            }
+            Self::MissingFields(names) => {
+                (StatusCode::BAD_REQUEST, ErrorBody::missing_fields(names))
             }
             Self::InvalidGrant(detail) => plain(StatusCode::BAD_REQUEST, C::InvalidGrant, detail),
             Self::UnsupportedGrantType => plain(

@@ -7,6 +7,7 @@ use actix_web::middleware::from_fn;
 use actix_web::web;
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
+use service_kit::fallback::OtherService;
 use service_kit::startup::{Application, ServerParts, StartupError, resource, serve};
 use sha2::Sha256;
 use shared::keys::KeySet;
@@ -72,6 +73,11 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         pool,
         cors_allowed_origins: config.common.cors_allowed_origins.clone(),
         openapi: crate::openapi::document(),
+        other_service: OtherService {
+            name: "profile-service",
+            default_port: 8002,
+            routes: shared::api::PROFILE_ROUTES,
+        },
         routes: move |app: &mut web::ServiceConfig| {
             app.app_data(state.clone())
                 .app_data(rate_limit.clone())

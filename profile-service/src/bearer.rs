@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use service_kit::error::InfraError;
 use service_kit::extract::OneAuthorization;
 use shared::api::MAX_EMAIL_CHARS;
-use shared::claims::AccessClaims;
+use shared::claims::{AccessClaims, TokenType};
 use shared::token::TokenCodec;
 
 use crate::error::ProfileError;
@@ -46,7 +46,10 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ProfileError> {
         }
         Err(reason) => {
             tracing::info!(%reason, "access token refused");
-            Err(ProfileError::InvalidToken)
+            match shared::token::claimed_type(token) {
+                Some(TokenType::Refresh) => Err(ProfileError::RefreshTokenSent),
+                _ => Err(ProfileError::InvalidToken),
+            }
         }
     }
 }

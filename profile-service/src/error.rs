@@ -20,6 +20,10 @@ pub enum ProfileError {
     MissingToken,
     #[error("invalid bearer token")]
     InvalidToken,
+    /// A token that says it is a refresh token (and does not verify as an
+    /// access token): named, since its `typ` is readable by whoever holds it.
+    #[error("a refresh token sent as the bearer token")]
+    RefreshTokenSent,
     #[error("more than one Authorization header")]
     AmbiguousCredentials,
     #[error(transparent)]
@@ -44,6 +48,11 @@ impl ProfileError {
                 C::InvalidToken,
                 "The access token is invalid or expired.",
             ),
+            Self::RefreshTokenSent => plain(
+                StatusCode::UNAUTHORIZED,
+                C::InvalidToken,
+                "This is a refresh token; send an access token (the access_token of the token response).",
+            ),
             Self::AmbiguousCredentials => plain(
                 StatusCode::BAD_REQUEST,
                 C::InvalidRequest,
@@ -64,7 +73,7 @@ impl ResponseError for ProfileError {
             Self::Infra(infra) => return infra.error_response(),
             Self::Validation(_) => None,
             Self::MissingToken => Some("Bearer"),
-            Self::InvalidToken => Some("Bearer error=\"invalid_token\""),
+            Self::InvalidToken | Self::RefreshTokenSent => Some("Bearer error=\"invalid_token\""),
             Self::AmbiguousCredentials => Some("Bearer error=\"invalid_request\""),
         };
         let (status, body) = self.status_and_body();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix_web::http::Method;
 use actix_web::web;
+use service_kit::fallback::OtherService;
 use service_kit::startup::{Application, ServerParts, StartupError, resource, serve};
 use shared::token::TokenCodec;
 
@@ -43,6 +44,11 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         pool,
         cors_allowed_origins: config.common.cors_allowed_origins.clone(),
         openapi: crate::openapi::document(&config.auth_token_url),
+        other_service: OtherService {
+            name: "auth-service",
+            default_port: 8001,
+            routes: shared::api::AUTH_ROUTES,
+        },
         routes: move |app: &mut web::ServiceConfig| {
             app.app_data(codec.clone()).app_data(cache.clone()).service(
                 resource("/me", GET_PATCH)

@@ -92,9 +92,22 @@ fn not_deserialized(error: &serde_json::Error) -> (StatusCode, ErrorBody) {
 }
 
 fn wrong_shape(error: &serde_json::Error) -> (StatusCode, ErrorBody) {
-    invalid_request(format!(
-        "The JSON body does not have the expected shape: {error}."
-    ))
+    match missing_field(&error.to_string()) {
+        Some(field) => missing(field),
+        None => invalid_request(format!(
+            "The JSON body does not have the expected shape: {error}."
+        )),
+    }
+}
+
+/// The field serde's "missing field `password`" names (its only wording).
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// 400 (a wrong shape) with `fields` naming what is missing.
+fn missing(field: &str) -> (StatusCode, ErrorBody) {
+    (StatusCode::BAD_REQUEST, ErrorBody::missing_fields(&[field]))
 }
 
 /// The contract's answer to a form body actix could not extract.
@@ -102,9 +115,12 @@ pub fn form_error(error: &UrlencodedError) -> (StatusCode, ErrorBody) {
     match error {
         UrlencodedError::Overflow { .. } => too_large(),
         UrlencodedError::ContentType => unsupported_media_type(FORM),
-        UrlencodedError::Parse(inner) => invalid_request(format!(
-            "The form body does not have the expected shape: {inner}."
-        )),
+        UrlencodedError::Parse(inner) => match missing_field(&inner.to_string()) {
+            Some(field) => missing(field),
+            None => invalid_request(format!(
+                "The form body does not have the expected shape: {inner}."
+            )),
+        },
         UrlencodedError::Payload(inner) => payload_error(inner),
         _ => invalid_request("The form body could not be read.".into()),
     }

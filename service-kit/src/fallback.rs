@@ -1,5 +1,5 @@
 //! Answers for requests no handler of ours shapes: 404 for an unknown
-//! route, 405 (with `Allow`) for a wrong method, and the outermost
+//! route (naming the other service when the route is its), 405 (with `Allow`) for a wrong method, and the outermost
 //! middleware that gives any other non-JSON error (a CORS refusal, say)
 //! the contract's JSON body.
 
@@ -12,12 +12,37 @@ use shared::api::{ErrorBody, ErrorCode};
 
 use crate::error::{INTERNAL_DETAIL, error_response};
 
-/// The app's default service: 404 `not_found`.
-pub async fn not_found() -> HttpResponse {
-    error_response(
-        StatusCode::NOT_FOUND,
-        &ErrorBody::new(ErrorCode::NotFound, "There is no such route."),
-    )
+/// The other service of the stack, which a 404 names when the path is one
+/// of its routes (`GET :8001/me` is a request for the profile service).
+#[derive(Debug, Clone, Copy)]
+pub struct OtherService {
+    /// Its binary's name, `profile-service`.
+    pub name: &'static str,
+    /// Its port unless configured otherwise.
+    pub default_port: u16,
+    /// Its public routes.
+    pub routes: &'static [&'static str],
+}
+
+/// The app's default service: 404 `not_found`, pointing to `other` when
+/// the path is one of its routes.
+pub fn not_found(
+    this: &'static str,
+    other: OtherService,
+) -> impl Fn(HttpRequest) -> std::future::Ready<HttpResponse> + Clone {
+    move |req: HttpRequest| {
+        let path = req.path();
+        let detail = if other.routes.contains(&path) {
+            format!(
+                "There is no such route here: {path} is a route of {} (port {} by default), not of {this}.",
+                other.name, other.default_port
+            )
+        } else {
+            "There is no such route.".to_owned()
+        };
+        let body = ErrorBody::new(ErrorCode::NotFound, detail);
+        std::future::ready(error_response(StatusCode::NOT_FOUND, &body))
+    }
 }
 
 /// A resource's default service: 405 `method_not_allowed` with `Allow`.

@@ -20,7 +20,7 @@ use crate::body_deadline::body_deadline;
 use crate::db::PgPool;
 use crate::error::Chain;
 use crate::extract::{form_config, json_config};
-use crate::fallback::{json_errors, method_not_allowed, not_found};
+use crate::fallback::{OtherService, json_errors, method_not_allowed, not_found};
 use crate::telemetry::{self, RequestSpan, access_log};
 
 /// Why a service could not start.
@@ -108,6 +108,8 @@ pub struct ServerParts<F> {
     pub pool: PgPool,
     pub cors_allowed_origins: Vec<String>,
     pub openapi: utoipa::openapi::OpenApi,
+    /// The stack's other service, which a 404 for one of its routes names.
+    pub other_service: OtherService,
     /// Registers the service's own routes and app data.
     pub routes: F,
 }
@@ -135,6 +137,7 @@ where
         pool,
         cors_allowed_origins,
         openapi,
+        other_service,
         routes,
     } = parts;
     let bind_error = |error| StartupError::Bind(bind_addr, error);
@@ -179,7 +182,7 @@ where
                     .to(method_not_allowed(&[Method::GET])),
             )
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
-            .default_service(web::to(not_found))
+            .default_service(web::to(not_found(name, other_service)))
             .wrap(from_fn(body_deadline))
             .wrap(cors(&cors_allowed_origins))
             .wrap(from_fn(json_errors))

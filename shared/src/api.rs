@@ -14,6 +14,11 @@ use uuid::Uuid;
 /// longer one at signup; the profile service refuses a token carrying one.
 pub const MAX_EMAIL_CHARS: usize = 254;
 
+/// The auth service's public routes (its own, beside health and docs).
+pub const AUTH_ROUTES: &[&str] = &["/signup", "/login", "/refresh", "/logout"];
+/// The profile service's public routes.
+pub const PROFILE_ROUTES: &[&str] = &["/me"];
+
 /// `POST /signup` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple"}))]
@@ -126,7 +131,8 @@ pub struct ErrorBody {
     /// `/refresh`), for OAuth 2.0 client libraries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
-    /// Field name to what is wrong with it; only on `validation_error`.
+    /// Field name to what is wrong with it: on `validation_error`, and on
+    /// `invalid_request` for a required field left out ([`REQUIRED`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, String>>,
 }
@@ -142,12 +148,33 @@ impl ErrorBody {
         }
     }
 
+    /// The 400 body for a request that left out the required `names`: a
+    /// wrong shape (`invalid_request`), but named field by field like a
+    /// 422, so a client can tell which.
+    pub fn missing_fields(names: &[&str]) -> ErrorBody {
+        let detail = match names {
+            [one] => format!("The field {one} is required."),
+            many => format!("The fields {} are required.", many.join(", ")),
+        };
+        let fields = names
+            .iter()
+            .map(|name| ((*name).to_owned(), REQUIRED.to_owned()))
+            .collect();
+        ErrorBody {
+            fields: Some(fields),
+            ..ErrorBody::new(ErrorCode::InvalidRequest, detail)
+        }
+    }
+
     /// Adds `error_description` (a copy of `detail`), as token endpoints do.
     pub fn for_token_endpoint(mut self) -> Self {
         self.error_description = Some(self.detail.clone());
         self
     }
 }
+
+/// What `fields` says of a required field the request left out.
+pub const REQUIRED: &str = "is required";
 
 /// Field-level problems of a request, gathered before answering 422.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

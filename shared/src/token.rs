@@ -5,7 +5,7 @@
 
 use jsonwebtoken::{Algorithm, Header, Validation};
 
-use crate::claims::Claims;
+use crate::claims::{Claims, TokenType};
 use crate::keys::KeySet;
 
 /// Why a token was refused. It never carries the token itself.
@@ -102,12 +102,29 @@ impl TokenCodec {
     }
 }
 
+/// The `typ` a token says it has, read without verifying anything. Anyone
+/// holding a token can read its payload, so an answer may name this ("a
+/// refresh token was sent where an access token is due") without telling
+/// the sender anything new; nothing else may be trusted from it.
+pub fn claimed_type(token: &str) -> Option<TokenType> {
+    use base64::Engine;
+    #[derive(serde::Deserialize)]
+    struct Typ {
+        typ: TokenType,
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice::<Typ>(&bytes).ok().map(|t| t.typ)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::claims::{AccessClaims, RefreshClaims, TokenType};
+    use crate::claims::{AccessClaims, RefreshClaims};
     use uuid::Uuid;
 
     fn settings() -> TokenSettings {
@@ -209,5 +226,15 @@ mod tests {
         let token = codec(SECRET).encode(&access(now, now + 60)).unwrap();
         let other = codec("fedcba9876543210fedcba9876543210");
         assert!(other.decode::<AccessClaims>(&token).is_err());
+    }
+
+    #[test]
+    fn the_claimed_type_is_read_without_a_key() {
+        let now = chrono::Utc::now().timestamp();
+        let token = codec(SECRET).encode(&access(now, now + 60)).unwrap();
+        assert_eq!(claimed_type(&token), Some(TokenType::Access));
+        for garbage in ["", "a.b.c", "only-one-part", "x.eyJ0eXAiOiJvdGhlciJ9.y"] {
+            assert_eq!(claimed_type(garbage), None, "{garbage}");
+        }
     }
 }

@@ -89,19 +89,21 @@ pub async fn token(
         .filter(|g| !g.is_empty())
         .unwrap_or("password");
     let tokens = match grant_type {
-        "password" => {
-            let (Some(username), Some(password)) = (form.username, form.password) else {
-                return Err(AuthError::InvalidRequest(
-                    "grant_type=password needs username and password.".into(),
-                ));
-            };
-            sessions::log_in(&state, client, &username, password).await?
-        }
+        "password" => match (form.username, form.password) {
+            (Some(username), Some(password)) => {
+                sessions::log_in(&state, client, &username, password).await?
+            }
+            (username, password) => {
+                let missing = [("username", username), ("password", password)]
+                    .into_iter()
+                    .filter_map(|(name, value)| value.is_none().then_some(name))
+                    .collect();
+                return Err(AuthError::MissingFields(missing));
+            }
+        },
         "refresh_token" => {
             let Some(refresh_token) = form.refresh_token else {
-                return Err(AuthError::InvalidRequest(
-                    "grant_type=refresh_token needs refresh_token.".into(),
-                ));
+                return Err(AuthError::MissingFields(vec!["refresh_token"]));
             };
             sessions::refresh(&state, client, refresh_token).await?
         }

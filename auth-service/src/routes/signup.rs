@@ -20,7 +20,7 @@ use crate::state::AppState;
     request_body = SignupRequest,
     responses(
         (status = 201, description = "Account created.", body = UserResponse),
-        (status = 400, description = "Malformed JSON, a missing field or more than one `Authorization` header (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
+        (status = 400, description = "Malformed JSON, a missing field or more than one `Authorization` header (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The field email is required.", "fields": {"email": "is required"}})),
         (status = 409, description = "The email is taken (`email_taken`).", body = ErrorBody, example = json!({"error": "email_taken", "detail": "An account with this email already exists."})),
         (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),

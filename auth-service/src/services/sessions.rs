@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use shared::api::TokenResponse;
+use shared::claims::TokenType;
 use uuid::Uuid;
 
 use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, Password};
-use crate::error::{AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
+use crate::error::{ACCESS_TOKEN_SENT, AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
 use crate::hash_gate::Shed;
 use crate::measure::{self, LoginOutcome};
 use crate::offload::{with_conn, with_passwords};
@@ -140,7 +141,7 @@ pub async fn refresh(
     let claims = state
         .tokens
         .verify_refresh(&token)
-        .map_err(|_| AuthError::InvalidGrant(BAD_REFRESH_TOKEN))?;
+        .map_err(|_| refused_refresh(&token))?;
     service_kit::telemetry::record_session(claims.sub, claims.sid);
     with_conn(state, move |conn, state| {
         let now = Utc::now();
@@ -183,6 +184,16 @@ pub async fn refresh(
             .respond(claims.sub, &email, claims.sid, refresh_token, now)?)
     })
     .await
+}
+
+/// Why a refresh token that did not verify is refused: one body whatever
+/// the cause, except that an access token is named (its `typ` is readable
+/// by whoever holds it, so naming it leaks nothing).
+fn refused_refresh(token: &str) -> AuthError {
+    match shared::token::claimed_type(token) {
+        Some(TokenType::Access) => AuthError::InvalidGrant(ACCESS_TOKEN_SENT),
+        _ => AuthError::InvalidGrant(BAD_REFRESH_TOKEN),
+    }
 }
 
 /// Ends the session `token` belongs to. A token that does not verify, or

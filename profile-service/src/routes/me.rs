@@ -36,7 +36,7 @@ impl From<&Profile> for ProfileResponse {
     responses(
         (status = 200, description = "The caller's profile.", body = ProfileResponse),
         (status = 400, description = "More than one `Authorization` header (`invalid_request`), with `WWW-Authenticate: Bearer error=\"invalid_request\"`.", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "Send one Authorization header, not several."})),
-        (status = 401, description = "Missing, malformed, expired or wrongly signed access token (`invalid_token`), with `WWW-Authenticate: Bearer`.", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent.")), example = json!({"error": "invalid_token", "detail": "The access token is invalid or expired."})),
+        (status = 401, description = "Missing, malformed, expired or wrongly signed access token, or a refresh token sent instead (`invalid_token`, and the detail says so), with `WWW-Authenticate: Bearer`.", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent.")), example = json!({"error": "invalid_token", "detail": "The access token is invalid or expired."})),
         (status = 503, response = Unavailable),
     )
 )]
@@ -59,7 +59,7 @@ pub async fn get_me(
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "The updated profile.", body = ProfileResponse),
-        (status = 400, description = "Malformed JSON, a wrong type, an unknown field or more than one `Authorization` header (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: missing field `email`."})),
+        (status = 400, description = "Malformed JSON, a wrong type, an unknown field or more than one `Authorization` header (`invalid_request`).", body = ErrorBody, example = json!({"error": "invalid_request", "detail": "The JSON body does not have the expected shape: unknown field `email`, expected `display_name` or `bio` at line 1 column 8."})),
         (status = 401, description = "Missing or invalid access token (`invalid_token`).", body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, or `Bearer error=\"invalid_token\"` when a token was sent.")), example = json!({"error": "invalid_token", "detail": "The access token is invalid or expired."})),
         (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),

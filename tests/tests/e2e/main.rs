@@ -10,6 +10,7 @@ mod cache;
 mod commands;
 mod config;
 mod devstack;
+mod error_wording;
 mod faults;
 mod gate;
 mod login;
