@@ -14,7 +14,7 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, Resource, guard, web};
 use tracing_actix_web::TracingLogger;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{self as swagger_ui, SwaggerUi};
 
 use crate::body_deadline::body_deadline;
 use crate::db::PgPool;
@@ -174,14 +174,20 @@ where
                     .route(web::get().to(crate::health::readyz))
                     .route(web::head().to(crate::health::readyz)),
             )
-            .service(web::redirect("/docs", "/docs/"))
+            // Relative, so both still work behind a proxy's prefix
+            // (/auth/docs → /auth/docs/, which loads /auth/openapi.json).
+            .service(web::redirect("/docs", "docs/"))
             // Swagger UI answers GET only; other methods get our 405, not a 404.
             .service(
                 web::resource(["/docs/{_:.*}", "/openapi.json"])
                     .guard(guard::Not(guard::Get()))
                     .to(method_not_allowed(&[Method::GET])),
             )
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/openapi.json", openapi.clone())
+                    .config(swagger_ui::Config::new(["../openapi.json"])),
+            )
             .default_service(web::to(not_found(name, other_service)))
             .wrap(from_fn(body_deadline))
             .wrap(cors(&cors_allowed_origins))

@@ -61,6 +61,28 @@ async fn docs_and_openapi_are_served_by_both_services() {
         let page = send(stack.client.get(format!("{base}/docs/"))).await;
         assert_eq!(page.status.as_u16(), 200);
         assert!(page.body.contains("swagger-ui"), "not Swagger UI");
+        // Behind a proxy's prefix the page and its document must still
+        // meet: the redirect and the document's URL are relative.
+        let behind = reqwest::Url::parse("http://proxy.example/auth/docs").unwrap();
+        let location = redirect.header("location").unwrap_or_default();
+        let page_url = behind.join(location).unwrap();
+        assert_eq!(page_url.as_str(), "http://proxy.example/auth/docs/");
+        let init = send(
+            stack
+                .client
+                .get(format!("{base}/docs/swagger-initializer.js")),
+        )
+        .await;
+        let document = init
+            .body
+            .split("\"url\": \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no url in {}", init.body));
+        assert_eq!(
+            page_url.join(document).unwrap().as_str(),
+            "http://proxy.example/auth/openapi.json"
+        );
         let doc: Value = send(stack.client.get(format!("{base}/openapi.json")))
             .await
             .expect(200);
