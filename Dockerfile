@@ -8,12 +8,36 @@
 ARG RUST_IMAGE=rust:1.95-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
-FROM ${RUST_IMAGE} AS build
+# The workspace reduced to what decides the dependencies: every manifest,
+# the lock file, and an empty stand-in for each crate root. It changes only
+# when a manifest does, so the layer built from it below stays cached while
+# the code changes (what cargo-chef does, without installing it).
+FROM ${RUST_IMAGE} AS plan
 WORKDIR /src
 COPY . .
-# The release build, then the shared libraries the binaries need beyond what
-# a glibc runtime image has (libpq and its dependencies), found with ldd.
-RUN cargo build --release --locked -p auth-service -p profile-service \
+RUN mkdir -p /plan && cp Cargo.toml Cargo.lock /plan/ \
+    && find . -mindepth 2 -name Cargo.toml -not -path './target/*' | while read -r manifest; do \
+         dir=$(dirname "$manifest"); \
+         mkdir -p "/plan/$dir/src" && cp "$manifest" "/plan/$dir/"; \
+         if [ -f "$dir/src/lib.rs" ]; then : > "/plan/$dir/src/lib.rs"; fi; \
+         for root in "$dir/src/main.rs" "$dir"/src/bin/*.rs "$dir"/src/bin/*/main.rs "$dir/build.rs"; do \
+           if [ -f "$root" ]; then mkdir -p "/plan/$(dirname "$root")"; echo 'fn main() {}' > "/plan/$root"; fi; \
+         done; \
+       done
+
+FROM ${RUST_IMAGE} AS build
+WORKDIR /src
+# The dependencies alone: compiled once, and again only when a manifest or
+# Cargo.lock changes (the first build compiles everything, minutes).
+COPY --from=plan /plan/ ./
+RUN cargo build --release --locked -p auth-service -p profile-service
+COPY . .
+# The release build of the real code (the crate roots touched so cargo sees
+# they are newer than the stand-ins), then the shared libraries the binaries
+# need beyond what a glibc runtime image has (libpq and its dependencies),
+# found with ldd.
+RUN find . -name '*.rs' -not -path './target/*' -exec touch {} + \
+    && cargo build --release --locked -p auth-service -p profile-service \
     && mkdir -p /out/bin /out/lib \
     && cp target/release/auth-service target/release/profile-service /out/bin/ \
     && for bin in /out/bin/*; do ldd "$bin"; done \
