@@ -94,3 +94,43 @@ def test_dockerfile_takes_every_base_from_a_build_argument_and_runs_unprivileged
     assert "STOPSIGNAL SIGTERM" in text
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert "target" in ignored and ".env" in ignored
+
+
+def test_env_example_shows_the_compose_files_defaults():
+    text = (ROOT / "docker-compose.yml").read_text()
+    defaults = dict(re.findall(r"\$\{([A-Z_]+):-([^}]+)\}", text))
+    shown = re.findall(r"^# ([A-Z_]+)=(\S+)$", (ROOT / ".env.example").read_text(), re.M)
+    compared = [name for name, _ in shown if name in defaults]
+    assert {"CORS_ALLOWED_ORIGINS", "NETWORK_SUBNET", "PROXY_ADDRESS"} <= set(compared)
+    for name, value in shown:
+        if name in defaults:
+            assert value == defaults[name], name
+
+
+def test_every_container_rotates_logs_and_has_a_cpu_weight_and_a_memory_limit():
+    services = compose()["services"]
+    for name, service in services.items():
+        assert service["logging"]["driver"] == "json-file", name
+        assert service["logging"]["options"]["max-size"], name
+        assert service["cpu_shares"] and service["mem_limit"], name
+    assert services["db"]["cpu_shares"] > services["auth"]["cpu_shares"]
+    assert "healthcheck" in services["proxy"]
+
+
+def test_the_subnet_and_the_trusted_proxy_address_are_settings():
+    file = compose()
+    proxy = file["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    assert proxy == "${PROXY_ADDRESS:-172.30.248.10}"
+    for name in ("auth", "auth-2"):
+        assert file["services"][name]["environment"]["TRUSTED_PROXIES"] == proxy, name
+    subnet = file["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert subnet == "${NETWORK_SUBNET:-172.30.248.0/24}"
+
+
+def test_the_dependencies_are_built_in_a_layer_of_their_own():
+    text = (ROOT / "Dockerfile").read_text()
+    build = text[text.index(" AS build"):]
+    plan = build.index("COPY --from=plan /plan/ ./")
+    dependencies = build.index("RUN cargo build --release --locked", plan)
+    sources = build.index("COPY . .", dependencies)
+    assert plan < dependencies < sources
