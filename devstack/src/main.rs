@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use devstack::stack::{StackError, StackOptions, start, url};
+use std::task::Poll;
+
+use devstack::stack::{Running, Stack, StackError, StackOptions, start};
 use service_kit::config::LogFormat;
 use service_kit::telemetry;
 
@@ -47,12 +49,13 @@ async fn main() -> ExitCode {
     service_kit::config::load_dotenv();
     // --help and --version exit 0, a bad flag exits 2, before anything starts.
     let args = Args::parse();
-    telemetry::init(LogFormat::from_env_or_detect());
+    let format = LogFormat::from_env_or_detect();
+    telemetry::init(format);
     let options = StackOptions::new(args.auth_addr.to_string(), args.profile_addr.to_string());
     let secrets = if options.secrets_given {
         "JWT_SECRET_KEY / JWT_REFRESH_SECRET_KEY from the environment"
     } else {
-        "fresh random JWT secrets (set JWT_SECRET_KEY / JWT_REFRESH_SECRET_KEY to choose them)"
+        "fresh random ones (set JWT_SECRET_KEY / JWT_REFRESH_SECRET_KEY to choose)"
     };
     let stack = match start(options).await {
         Ok(stack) => stack,
@@ -66,28 +69,34 @@ async fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let (auth, profile) = (url(stack.auth.addr()), url(stack.profile.addr()));
-    let metrics = |app: &service_kit::startup::Application| {
-        app.metrics_addr()
-            .map_or_else(|| "off".to_owned(), |addr| format!("{}/metrics", url(addr)))
+    let running = Running::of(&stack, secrets);
+    let Stack {
+        auth,
+        profile,
+        database,
+    } = stack;
+    // actix starts accepting, and logs that it does, when the servers are
+    // first polled: poll them once and let the tasks they spawned (the
+    // metrics listeners) start too, so that the block comes after those
+    // lines and the request logs after the block.
+    let mut servers = std::pin::pin!(async {
+        tokio::join!(auth.run_until_stopped(), profile.run_until_stopped())
+    });
+    let results = match futures::poll!(servers.as_mut()) {
+        // Stopped at once: there is nothing running to announce.
+        Poll::Ready(results) => results,
+        Poll::Pending => {
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+            match format {
+                LogFormat::Pretty => println!("{}", running.block()),
+                LogFormat::Json => running.log(),
+            }
+            servers.await
+        }
     };
-    let (auth_metrics, profile_metrics) = (metrics(&stack.auth), metrics(&stack.profile));
-    tracing::info!(
-        auth = %auth,
-        profile = %profile,
-        auth_docs = %format!("{auth}/docs/"),
-        profile_docs = %format!("{profile}/docs/"),
-        auth_metrics = %auth_metrics,
-        profile_metrics = %profile_metrics,
-        database = %stack.database.describe(),
-        secrets,
-        "dev stack running; Ctrl-C stops it"
-    );
-    let results = tokio::join!(
-        stack.auth.run_until_stopped(),
-        stack.profile.run_until_stopped()
-    );
-    drop(stack.database);
+    drop(database);
     tracing::info!("dev stack stopped");
     match results {
         (Ok(()), Ok(())) => ExitCode::SUCCESS,

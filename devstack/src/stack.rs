@@ -101,6 +101,81 @@ pub fn url(addr: SocketAddr) -> String {
     format!("http://{}", service_kit::startup::reachable(addr))
 }
 
+/// What the dev stack tells a person once it runs: where each service,
+/// its Swagger UI and its metrics are, which database and secrets it uses,
+/// and how to stop it.
+pub struct Running {
+    auth: String,
+    profile: String,
+    auth_metrics: String,
+    profile_metrics: String,
+    database: String,
+    secrets: &'static str,
+}
+
+impl Running {
+    /// The addresses `stack` is bound to; `secrets` says where the JWT
+    /// secrets came from.
+    pub fn of(stack: &Stack, secrets: &'static str) -> Self {
+        let metrics = |app: &Application| {
+            app.metrics_addr().map_or_else(
+                || "off (METRICS_BIND_ADDR is empty)".to_owned(),
+                |addr| format!("{}/metrics", url(addr)),
+            )
+        };
+        Self {
+            auth: url(stack.auth.addr()),
+            profile: url(stack.profile.addr()),
+            auth_metrics: metrics(&stack.auth),
+            profile_metrics: metrics(&stack.profile),
+            database: stack.database.describe(),
+            secrets,
+        }
+    }
+
+    /// A short block for a terminal, one thing a line.
+    pub fn block(&self) -> String {
+        let rows = [
+            (
+                "auth-service",
+                format!("{}   Swagger UI {}/docs/", self.auth, self.auth),
+            ),
+            (
+                "profile-service",
+                format!("{}   Swagger UI {}/docs/", self.profile, self.profile),
+            ),
+            (
+                "metrics",
+                format!("{}   {}", self.auth_metrics, self.profile_metrics),
+            ),
+            ("database", self.database.clone()),
+            ("JWT secrets", self.secrets.to_owned()),
+        ];
+        let mut block = String::from("\n  The dev stack is running.\n\n");
+        for (what, where_) in rows {
+            block.push_str(&format!("  {what:<16} {where_}\n"));
+        }
+        block.push_str("\n  Ctrl-C stops everything. The services' logs follow.\n");
+        block
+    }
+
+    /// The same as one log line, for JSON logs (where every line is a JSON
+    /// object, and scripts read the URLs from it).
+    pub fn log(&self) {
+        tracing::info!(
+            auth = %self.auth,
+            profile = %self.profile,
+            auth_docs = %format!("{}/docs/", self.auth),
+            profile_docs = %format!("{}/docs/", self.profile),
+            auth_metrics = %self.auth_metrics,
+            profile_metrics = %self.profile_metrics,
+            database = %self.database,
+            secrets = self.secrets,
+            "dev stack running; Ctrl-C stops it"
+        );
+    }
+}
+
 fn prepare_database() -> Result<PgServer, StackError> {
     let server = PgServer::from_env_or_throwaway()?;
     for name in ["auth", "profile"] {

@@ -51,6 +51,66 @@ impl Drop for Running {
     }
 }
 
+/// Starts devstack with `args` and `env`, and returns it with every line of
+/// its output up to the first that contains `until`. Its output is read to
+/// its end, so it never writes into a closed pipe; what it printed shows if
+/// it exits first.
+async fn start_until(
+    args: &[&str],
+    env: &[(&str, &str)],
+    until: &'static str,
+) -> (Running, Vec<String>) {
+    let mut child = Running(
+        devstack(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let stderr = child.0.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            seen.push(line.clone());
+            if line.contains(until) {
+                let _ = sender.send(Ok(seen.clone()));
+            }
+        }
+        let _ = sender.send(Err(seen));
+    });
+    let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let first = tokio::task::spawn_blocking(move || receiver.recv_timeout(Duration::from_secs(90)))
+        .await
+        .unwrap();
+    match first {
+        Ok(Ok(lines)) => (child, lines),
+        Ok(Err(output)) => panic!(
+            "devstack exited without printing {until:?} ({:?}); its output:\n{}\n{}",
+            child.0.wait().map(|status| status.code()),
+            output.join("\n"),
+            errors.join().unwrap_or_default()
+        ),
+        Err(_) => panic!("devstack neither printed {until:?} nor exited in 90 s"),
+    }
+}
+
+/// Ctrl-C: devstack stops everything and exits 0.
+fn interrupt(mut child: Running) {
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::block_in_place(|| child.0.wait()).unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
 /// Port 0 with a different loopback address on each flag: the kernel picks
 /// free ports as devstack binds, so no other test can take them in between
 /// (a port the test picked and released before devstack bound it was once
@@ -64,44 +124,9 @@ async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
         args.extend([format!("--{service}-addr"), format!("{ip}:0")]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut child = Running(
-        devstack(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let stderr = child.0.stderr.take().unwrap();
-    // devstack's output is read to its end, so it never writes into a
-    // closed pipe; the line that says the stack runs is sent on, and every
-    // line is kept to show why if devstack exits before it.
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("dev stack running") {
-                let _ = sender.send(Ok(line.clone()));
-            }
-            seen.push(line);
-        }
-        let _ = sender.send(Err(seen));
-    });
-    let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    let first = tokio::task::spawn_blocking(move || receiver.recv_timeout(Duration::from_secs(90)))
-        .await
-        .unwrap();
-    let running = match first {
-        Ok(Ok(line)) => line,
-        Ok(Err(output)) => panic!(
-            "devstack exited without saying it was running ({:?}); its output:\n{}\n{}",
-            child.0.wait().map(|status| status.code()),
-            output.join("\n"),
-            errors.join().unwrap_or_default()
-        ),
-        Err(_) => panic!("devstack neither said it was running nor exited in 90 s"),
-    };
-    let line: serde_json::Value = serde_json::from_str(&running).unwrap();
+    let (child, lines) = start_until(&args, &[], "dev stack running").await;
+    let running = lines.last().unwrap();
+    let line: serde_json::Value = serde_json::from_str(running).unwrap();
     let client = reqwest::Client::new();
     for (service, ip) in flags {
         let url = line[service].as_str().unwrap_or_default();
@@ -119,14 +144,66 @@ async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
             .await
             .expect::<HealthResponse>(200);
     }
-    let pid = child.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::task::block_in_place(|| child.0.wait()).unwrap();
-    assert_eq!(status.code(), Some(0));
+    interrupt(child);
+}
+
+/// On a terminal (pretty logs) a person gets a short block after actix's
+/// start-up lines: where each service, its Swagger UI and its metrics
+/// are, and how to stop; the logs follow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_reads_a_short_block_once_the_stack_runs() {
+    let args = [
+        "--auth-addr",
+        "127.0.0.1:0",
+        "--profile-addr",
+        "127.0.0.2:0",
+    ];
+    let env = [
+        ("LOG_FORMAT", "pretty"),
+        ("METRICS_BIND_ADDR", "127.0.0.3:0"),
+    ];
+    let (child, lines) = start_until(&args, &env, "Ctrl-C stops everything").await;
+    let top = lines
+        .iter()
+        .position(|line| line.contains("The dev stack is running."))
+        .unwrap_or_else(|| panic!("no block in:\n{}", lines.join("\n")));
+    let (logs, block) = lines.split_at(top);
+    assert!(block.len() <= 12, "{}", block.join("\n"));
+    for line in block {
+        assert!(line.chars().count() <= 100, "a long line: {line}");
+    }
+    let starting = logs
+        .iter()
+        .filter(|l| l.contains("starting service"))
+        .count();
+    assert_eq!(starting, 4, "actix's start-up lines come before the block");
+    let row = |name: &str| {
+        let row = block
+            .iter()
+            .find(|line| line.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in:\n{}", block.join("\n")));
+        row.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let client = reqwest::Client::new();
+    for (name, ip) in [
+        ("auth-service", "127.0.0.1"),
+        ("profile-service", "127.0.0.2"),
+    ] {
+        let words = row(name);
+        let url = &words[1];
+        assert!(url.starts_with(&format!("http://{ip}:")), "{words:?}");
+        assert_eq!(words[2..], ["Swagger", "UI", &format!("{url}/docs/")]);
+        send(client.get(format!("{url}/healthz")))
+            .await
+            .expect::<HealthResponse>(200);
+    }
+    let metrics = row("metrics");
+    assert_eq!(metrics.len(), 3, "{metrics:?}");
+    for url in &metrics[1..] {
+        let reply = send(client.get(url)).await;
+        assert_eq!(reply.status.as_u16(), 200, "{url}");
+    }
+    interrupt(child);
 }
