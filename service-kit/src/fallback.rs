@@ -1,7 +1,7 @@
 //! Answers for requests no handler of ours shapes: 404 for an unknown
-//! route (naming the other service when the route is its), 405 (with `Allow`) for a wrong method, and the outermost
-//! middleware that gives any other non-JSON error (a CORS refusal, say)
-//! the contract's JSON body.
+//! route (naming the other service when the route is its), 405 (with
+//! `Allow`) for a wrong method, and the outermost middleware that gives
+//! any other non-JSON error (a CORS refusal, say) the contract's JSON body.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};

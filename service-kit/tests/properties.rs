@@ -14,8 +14,10 @@ use futures::executor::block_on;
 use proptest::prelude::*;
 use serde::Deserialize;
 use service_kit::extract::{
-    BODY_LIMIT, FormBody, JsonBody, form_config, json_config, parse_form, parse_json,
+    BODY_LIMIT, FormBody, JsonBody, form_config, form_error, json_config, parse_form, parse_json,
 };
+use shared::api::{ErrorCode, REQUIRED};
+use std::collections::BTreeMap;
 
 /// The `/login` form's shape: optional strings, refused when repeated.
 #[derive(Debug, PartialEq, Deserialize)]
@@ -172,6 +174,22 @@ proptest! {
             let object = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body);
             prop_assert!(object.is_ok());
         }
+    }
+
+    #[test]
+    fn a_missing_field_is_400_and_named_in_fields(
+        json_value in json_string(),
+        form_value in "[a-z0-9%+]{0,8}",
+        present in prop::sample::select(vec!["email", "password"]),
+    ) {
+        let missing = if present == "email" { "password" } else { "email" };
+        let expected = Some(BTreeMap::from([(missing.to_owned(), REQUIRED.to_owned())]));
+        let json = format!(r#"{{"{present}": {json_value}}}"#);
+        let (status, body) = parse_json::<Signup>(json.as_bytes()).unwrap_err().answer();
+        prop_assert_eq!((status.as_u16(), body.error, body.fields), (400, ErrorCode::InvalidRequest, expected.clone()));
+        let form = format!("{present}={form_value}");
+        let (status, body) = form_error(&parse_form::<Signup>(form.as_bytes()).unwrap_err());
+        prop_assert_eq!((status.as_u16(), body.error, body.fields), (400, ErrorCode::InvalidRequest, expected));
     }
 
     #[test]
