@@ -49,10 +49,7 @@ def backup_and_restore() -> None:
         run_to_file([*cli, "run", "--rm", "--no-deps", "-T", "--entrypoint", "tar", "db",
                      "-C", "/run/secrets", "-cf", "-", "."], backup / "secrets.tar")
         compose("down", "-v")
-        compose("up", "--no-start")
-        volume = f"{os.environ['COMPOSE_PROJECT_NAME']}_secrets"
-        run_from_file(["docker", "run", "--rm", "-i", "--entrypoint", "tar", "-v", f"{volume}:/s",
-                       os.environ["POSTGRES_IMAGE"], "-C", "/s", "-xpf", "-"], backup / "secrets.tar")
+        run_from_file([*cli, "run", "--rm", "-T", "secrets-restore"], backup / "secrets.tar")
         compose("up", "-d", "db")
         wait_healthy("db")
         for database in ("auth", "profile"):
