@@ -25,12 +25,14 @@ RUN mkdir -p /plan && cp Cargo.toml Cargo.lock /plan/ \
          done; \
        done
 
-FROM ${RUST_IMAGE} AS build
-WORKDIR /src
 # The dependencies alone: compiled once, and again only when a manifest or
 # Cargo.lock changes (the first build compiles everything, minutes).
+FROM ${RUST_IMAGE} AS dependencies
+WORKDIR /src
 COPY --from=plan /plan/ ./
 RUN cargo build --release --locked -p auth-service -p profile-service
+
+FROM dependencies AS build
 COPY . .
 # The release build of the real code (the crate roots touched so cargo sees
 # they are newer than the stand-ins), then the shared libraries the binaries
