@@ -7,6 +7,8 @@ use service_kit::config::{CommonConfig, ConfigError, EnvReader};
 use shared::keys::KeySet;
 use shared::keys::same_secret;
 
+use crate::mail::config::MailSettings;
+
 /// Everything the auth service reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -36,6 +38,8 @@ pub struct Config {
     pub hash_queue_max: usize,
     /// `HASH_QUEUE_TIMEOUT_MS`: the longest wait for a slot.
     pub hash_queue_timeout: Duration,
+    /// `SMTP_URL`, `EMAIL_VERIFICATION` and the other mail variables.
+    pub mail: MailSettings,
 }
 
 const DEFAULT_METRICS: SocketAddr =
@@ -102,6 +106,7 @@ impl Config {
                 }
             })
             .collect();
+        let mail = MailSettings::read(&mut env);
         env.finish()?;
         match (common, refresh) {
             (Some(common), Some((refresh_keys, _))) => Ok(Self {
@@ -118,6 +123,7 @@ impl Config {
                 hash_concurrency: usize::try_from(hash_concurrency).unwrap_or(1),
                 hash_queue_max: usize::try_from(hash_queue_max).unwrap_or(64),
                 hash_queue_timeout: Duration::from_millis(hash_queue_timeout),
+                mail,
             }),
             // A missing required value was recorded above, so finish() failed.
             _ => Err(ConfigError(vec![

@@ -5,11 +5,14 @@
 //! A request's way: `routes` (parse into `domain` types) → `services`
 //! (limits, hashing, blocking units through `offload`) → `store` (diesel).
 
+pub mod bearer;
 pub mod client_ip;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod hash_gate;
+pub mod jobs;
+pub mod mail;
 pub mod measure;
 pub mod offload;
 pub mod openapi;
@@ -24,3 +27,4 @@ pub mod state;
 pub mod store;
 pub mod token_endpoint;
 pub mod tokens;
+pub mod workers;

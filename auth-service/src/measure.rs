@@ -77,6 +77,12 @@ pub fn session_revoked(reason: &'static str) {
     metrics::counter!("auth_sessions_revoked_total", "reason" => reason).increment(1);
 }
 
+/// `auth_sessions_revoked_total{reason}`, by `count` at once.
+pub fn sessions_revoked(reason: &'static str, count: usize) {
+    metrics::counter!("auth_sessions_revoked_total", "reason" => reason)
+        .increment(u64::try_from(count).unwrap_or(u64::MAX));
+}
+
 /// `auth_password_hash_duration_seconds`.
 pub fn hash_duration(elapsed: Duration) {
     metrics::histogram!("auth_password_hash_duration_seconds").record(elapsed.as_secs_f64());

@@ -193,7 +193,8 @@ impl EnvReader {
         }
     }
 
-    fn names_problem(&self, name: &str) -> bool {
+    /// Whether a problem naming `name` was recorded.
+    pub fn names_problem(&self, name: &str) -> bool {
         self.problems.iter().any(|p| p.contains(name))
     }
 

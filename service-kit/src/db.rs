@@ -18,6 +18,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 mod connections;
 mod error;
+pub mod listen;
 mod pool;
 
 pub use error::{DbError, WorkError};

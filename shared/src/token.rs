@@ -127,6 +127,7 @@ mod tests {
         AccessClaims {
             sub: Uuid::new_v4(),
             email: "a@example.com".into(),
+            email_verified: false,
             iat,
             exp,
             iss: "auth-service".into(),

@@ -1,8 +1,10 @@
-//! Values that are valid by construction: an [`Email`] or a [`Password`]
-//! that exists has passed the contract's rules.
+//! Values that are valid by construction: an [`Email`], a [`Password`] or
+//! a [`OneTimeToken`] that exists has passed the contract's rules.
 
 mod email;
+mod one_time_token;
 mod password;
 
 pub use email::Email;
+pub use one_time_token::OneTimeToken;
 pub use password::Password;

@@ -3,18 +3,23 @@
 
 use std::sync::Arc;
 
+use diesel::Connection;
 use service_kit::db::{DbError, PgPool};
 use uuid::Uuid;
 
 use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, Password};
 use crate::error::AuthError;
+use crate::jobs::Purpose;
+use crate::mail::config::EmailVerification;
 use crate::offload::{with_conn, with_passwords};
+use crate::services::recovery::mail_token;
 use crate::state::AppState;
 use crate::store::users::{self, NewUser, User};
 
 /// Hashes `password` (off the async workers, holding no connection), then
-/// stores the account.
+/// stores the account and, when addresses are verified, the verification
+/// mail, in one transaction.
 /// The network it signs up from becomes one the account knows (exempt
 /// from the account-wide login ceiling), as a login would make it.
 pub async fn sign_up(
@@ -25,16 +30,31 @@ pub async fn sign_up(
 ) -> Result<User, AuthError> {
     let hash = with_passwords(state, move |passwords| Ok(passwords.hash(&password)?)).await?;
     let user = with_conn(state, move |conn, state| {
-        let skeleton = email.skeleton();
-        let new = NewUser {
-            id: Uuid::new_v4(),
-            email: email.as_str(),
-            email_skeleton: &skeleton,
-            password_hash: &hash,
-        };
-        let user = users::insert(conn, &new)?;
-        state.remember_network(conn, user.id, &client, chrono::Utc::now())?;
-        Ok(user)
+        conn.transaction(|conn| {
+            let now = chrono::Utc::now();
+            let skeleton = email.skeleton();
+            let verify = state.mail.verification != EmailVerification::Off;
+            let new = NewUser {
+                id: Uuid::new_v4(),
+                email: email.as_str(),
+                email_skeleton: &skeleton,
+                password_hash: &hash,
+                email_verified: !verify,
+            };
+            let user = users::insert(conn, &new)?;
+            state.remember_network(conn, user.id, &client, now)?;
+            if verify {
+                mail_token(
+                    conn,
+                    &state.mail,
+                    user.id,
+                    &user.email,
+                    Purpose::Verify,
+                    now,
+                )?;
+            }
+            Ok(user)
+        })
     })
     .await?;
     tracing::info!(user = %user.id, "account created");

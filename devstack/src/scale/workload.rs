@@ -36,7 +36,16 @@ pub fn workload(
             let session = model.sessions(i).first().map(|s| s.id).unwrap_or_default();
             model
                 .tokens
-                .respond(user.id, &user.email, session, String::new(), now)
+                .respond(
+                    user.id,
+                    &auth_service::store::users::Identity {
+                        email: user.email.clone(),
+                        email_verified: true,
+                    },
+                    session,
+                    String::new(),
+                    now,
+                )
                 .map(|response| response.access_token)
                 .map_err(|e| e.to_string())
         })

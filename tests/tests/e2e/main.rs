@@ -15,6 +15,8 @@ mod gate;
 mod login;
 mod logs;
 mod lookalikes;
+mod mail_recovery;
+mod mail_verify;
 mod me;
 mod metrics;
 mod outage;

@@ -68,6 +68,15 @@ impl StackBuilder {
         self
     }
 
+    /// Sends the auth service's mail to `sink` (with `MAIL_FROM` and
+    /// `APP_URL` set, and no mail interval unless the test sets one).
+    pub fn mail(self, sink: &crate::support::smtp::SmtpSink) -> Self {
+        self.auth_env("SMTP_URL", &sink.url())
+            .auth_env("MAIL_FROM", "Example <no-reply@example.com>")
+            .auth_env("APP_URL", "https://app.example")
+            .auth_env("MAIL_INTERVAL_SECONDS", "0")
+    }
+
     /// Gives the stack a throwaway PostgreSQL server of its own, which the
     /// test may stop and start ([`TestStack::stop_database`]).
     pub fn own_server(mut self) -> Self {

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod account;
+
+pub use account::{Accepted, EmailRequest, PasswordChangeRequest, ResetRequest, VerifyRequest};
+
 /// The most characters an email may have (RFC 5321's path limit),
 /// counted in Unicode characters, inclusive. The auth service refuses a
 /// longer one at signup; the profile service refuses a token carrying one.
@@ -58,12 +62,15 @@ pub struct RefreshRequest {
 
 /// A profile as `GET /me` and `PATCH /me` return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "8b7c2c1e-0a4e-4c43-9b1a-3f1f9b0f1c2d", "email": "ada@example.com", "display_name": "Ada", "bio": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:05:00Z"}))]
+#[schema(example = json!({"id": "8b7c2c1e-0a4e-4c43-9b1a-3f1f9b0f1c2d", "email": "ada@example.com", "email_verified": true, "display_name": "Ada", "bio": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:05:00Z"}))]
 pub struct ProfileResponse {
     /// The user's id (the token's `sub`).
     pub id: Uuid,
     /// The `email` claim of the newest token presented.
     pub email: String,
+    /// The `email_verified` claim of the token presented.
+    #[serde(default)]
+    pub email_verified: bool,
     pub display_name: Option<String>,
     pub bio: Option<String>,
     /// RFC 3339, UTC.
@@ -154,6 +161,13 @@ impl ErrorBody {
 pub struct FieldErrors(BTreeMap<String, String>);
 
 impl FieldErrors {
+    /// `field` is wrong, and nothing else.
+    pub fn one(field: &str, problem: impl Into<String>) -> Self {
+        let mut fields = Self::default();
+        fields.add(field, problem);
+        fields
+    }
+
     /// Records that `field` is wrong; the first problem of a field wins.
     pub fn add(&mut self, field: &str, problem: impl Into<String>) {
         self.0
