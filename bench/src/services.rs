@@ -18,7 +18,7 @@ use test_db::PgServer;
 pub enum Binary {
     Auth,
     Profile,
-    /// `devstack/src/bin/ceiling.rs`: JWT verification alone.
+    /// `bench/src/bin/ceiling.rs`: JWT verification alone.
     Ceiling,
 }
 
@@ -70,7 +70,7 @@ impl Testbed {
             if !path.is_file() {
                 return Err(format!(
                     "{} is missing: build the binaries first (scripts/bench does: \
-                     cargo build --release -p devstack -p auth-service -p profile-service)",
+                     cargo build --release -p bench -p auth-service -p profile-service)",
                     path.display()
                 ));
             }

@@ -30,10 +30,10 @@ use std::time::Instant;
 use auth_service::domain::Password;
 use auth_service::passwords::Passwords;
 use auth_service::tokens::Tokens;
+use devstack::stack::{StackOptions, start, url};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use shared::config::{EnvReader, random_secret};
 
-use crate::stack::{StackOptions, start, url};
 use copy::Urls;
 use model::{Dice, Model};
 use traffic::{PASSWORD, Round, Target, thousands};
