@@ -1,7 +1,7 @@
 //! The benchmarks behind `cargo run --release -p bench --bin bench`
 //! (`scripts/bench` builds the binaries first). They reach the services
-//! through HTTP and `shared`, plus a few of the services' own items where
-//! they must (the ceiling's extractor, the scale run's tokens and rows).
+//! through HTTP and `shared`, plus each service's `testing` surface where
+//! they must (the ceiling's extractor, the scale run's tokens and tables).
 //!
 //! The default run and `me` start the real release binaries as separate
 //! processes against a throwaway PostgreSQL, loaded by `wrk` (a separate

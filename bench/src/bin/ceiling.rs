@@ -11,8 +11,8 @@
 use std::process::ExitCode;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use profile_service::bearer::Authenticated;
 use profile_service::config::Config;
+use profile_service::testing::Authenticated;
 use shared::token::TokenCodec;
 
 async fn me(user: Authenticated) -> HttpResponse {

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::ops::Range;
 use std::time::Duration;
 
-use auth_service::domain::Email;
+use auth_service::testing::Email;
 
 use super::copy::{
     ACCOUNT_FAILURES, LOGIN_FAILURES, NETWORKS, PROFILES, SESSIONS, TOKENS, USERS, Urls, bytea,

@@ -11,7 +11,7 @@
 //! services delete a session only a day after it expired); networks each
 //! user logged in from; login back-off counters of the last day.
 
-use auth_service::tokens::{Tokens, fingerprint};
+use auth_service::testing::{TokenSigner, fingerprint};
 use uuid::Uuid;
 
 pub use super::dice::Dice;
@@ -111,7 +111,7 @@ pub struct UserRow {
 pub struct Model {
     pub now: i64,
     pub password_hash: String,
-    pub tokens: Tokens,
+    pub signer: TokenSigner,
     /// `[start, end, stride)`: users `start + k·stride` are samples.
     pub samples: Vec<(u64, u64, u64)>,
 }
@@ -234,8 +234,8 @@ impl Model {
     /// same token).
     pub fn refresh_token(&self, user: Uuid, session: &SessionRow) -> Option<String> {
         let newest = session.tokens.last()?;
-        self.tokens
-            .reissue_refresh(
+        self.signer
+            .refresh_token(
                 user,
                 session.id,
                 newest.id,
