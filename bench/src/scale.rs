@@ -176,6 +176,7 @@ pub async fn run() -> Result<(), String> {
             now: chrono::Utc::now().timestamp(),
             password_hash,
             signer: TokenSigner::new(&config),
+            refresh_ttl: i64::try_from(config.refresh_ttl.as_secs()).unwrap_or(i64::MAX),
             samples: vec![
                 (0, BASE_ROWS, stride(BASE_ROWS)),
                 (BASE_ROWS, rows, stride(rows - BASE_ROWS)),
