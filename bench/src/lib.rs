@@ -26,6 +26,7 @@ pub mod latency;
 pub mod pg_only;
 pub mod phases;
 pub mod procfs;
+pub mod running;
 pub mod scale;
 pub mod services;
 pub mod soak;

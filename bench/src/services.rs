@@ -1,17 +1,23 @@
 //! The services under test as child processes: the release binaries next
-//! to this one (`target/release/`), each on a free port with its own log
-//! file and its own database on the benchmark's PostgreSQL (the
-//! `test-db` crate's throwaway server, or `DATABASE_URL`). Start-up is
-//! timed from spawn to the first `/readyz` 200.
+//! to this one (`target/release/`), each on port 0 with its own log file
+//! and its own database on the benchmark's PostgreSQL (the `test-db`
+//! crate's throwaway server, or `DATABASE_URL`); [`super::running`] reads
+//! back the port each one bound.
 
 use std::fs::File;
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use shared::config::random_secret;
 use test_db::PgServer;
+
+use super::running::Service;
+
+/// The `RUST_LOG` directive that keeps the services' `"listening"` line
+/// (`service_kit::startup` logs it at `info`) whatever `BENCH_RUST_LOG` says.
+const STARTUP_LOG: &str = "service_kit::startup=info";
 
 /// A binary the benchmark starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +57,8 @@ pub struct Testbed {
     refresh_secret: String,
     rust_log: String,
     http: reqwest::Client,
+    /// Binaries started so far, to name their logs.
+    started: AtomicUsize,
 }
 
 impl Testbed {
@@ -100,15 +108,17 @@ impl Testbed {
             refresh_secret: random_secret(),
             rust_log: std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
             http,
+            started: AtomicUsize::new(0),
         })
     }
 
     /// Prints where everything is and how the services log.
     pub fn describe(&self) {
         println!(
-            "- services: the release binaries in {}, each a separate process, on \
-             {}; RUST_LOG={} (BENCH_RUST_LOG; `info` adds a log line per request), \
-             logs in {}",
+            "- services: the release binaries in {}, each a separate process on a port \
+             the kernel picks, on {}; RUST_LOG={},{STARTUP_LOG} (BENCH_RUST_LOG, plus the \
+             start-up line that says where a service listens; `info` adds a log line per \
+             request), logs in {}",
             self.bin_dir.display(),
             self.database.describe(),
             self.rust_log,
@@ -127,22 +137,22 @@ impl Testbed {
         format!("{url}{separator}application_name={application}")
     }
 
-    /// Starts `binary` with the variables the README documents, over
-    /// `extra`, and waits until its `/readyz` answers 200.
+    /// Starts `binary` on port 0 with the variables the README documents,
+    /// over `extra`, and waits until its `/readyz` answers 200.
     pub async fn start(&self, binary: Binary, extra: &[(&str, String)]) -> Result<Service, String> {
         let name = binary.file_name();
-        let port = free_port()?;
-        let log_path = self.logs.join(format!("{name}-{port}.log"));
+        let run = self.started.fetch_add(1, Ordering::Relaxed) + 1;
+        let log_path = self.logs.join(format!("{name}-{run}.log"));
         let log = File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
         let mut command = Command::new(self.bin_dir.join(name));
         command
             .env("DATABASE_URL", self.database_url(binary.database(), name))
             .env("JWT_SECRET_KEY", &self.access_secret)
-            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("BIND_ADDR", "127.0.0.1:0")
             .env("METRICS_BIND_ADDR", "")
             .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", &self.rust_log)
+            .env("RUST_LOG", format!("{},{STARTUP_LOG}", self.rust_log))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
@@ -156,122 +166,13 @@ impl Testbed {
         let child = command
             .spawn()
             .map_err(|e| format!("cannot start {name}: {e}"))?;
-        let mut service = Service {
-            binary,
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            startup: Duration::ZERO,
-            log: log_path,
-        };
-        stop_when_this_process_exits(service.pid())?;
-        service.startup = service.wait_ready(&self.http, spawned).await?;
-        Ok(service)
+        Service::started(binary, child, log_path, spawned, &self.http).await
     }
 
     /// Deletes the logs of a run that went well.
     pub fn finish(self) {
         let _ = std::fs::remove_dir_all(&self.logs);
     }
-}
-
-/// A running service (or the ceiling server), stopped on drop.
-pub struct Service {
-    pub binary: Binary,
-    child: Child,
-    /// `http://127.0.0.1:<port>`.
-    pub url: String,
-    /// From spawn to the first `/readyz` 200.
-    pub startup: Duration,
-    log: PathBuf,
-}
-
-impl Service {
-    /// The process id, for `/proc`.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    async fn wait_ready(
-        &mut self,
-        http: &reqwest::Client,
-        spawned: Instant,
-    ) -> Result<Duration, String> {
-        let deadline = spawned + Duration::from_secs(60);
-        let url = format!("{}/readyz", self.url);
-        loop {
-            if let Ok(response) = http.get(&url).send().await
-                && response.status().is_success()
-            {
-                return Ok(spawned.elapsed());
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "{} exited ({status}): {}",
-                    self.binary.file_name(),
-                    self.log_tail()
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "{} not ready after 60 s: {}",
-                    self.binary.file_name(),
-                    self.log_tail()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
-
-    /// The last lines of the service's log, for an error message.
-    pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().rev().take(5).collect();
-        format!(
-            "{} (log {})",
-            lines.into_iter().rev().collect::<Vec<_>>().join(" | "),
-            self.log.display()
-        )
-    }
-
-    /// Stops the process: SIGTERM (it drains), SIGKILL after 5 s.
-    pub fn stop(self) {
-        drop(self);
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let pid = self.pid().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port nobody listens on now (the service binds it a moment later).
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .map_err(|e| format!("no free port: {e}"))
-}
-
-/// A watchdog that kills `child` if this process dies first (Ctrl-C, a
-/// kill), so no service outlives the benchmark.
-fn stop_when_this_process_exits(child: u32) -> Result<(), String> {
-    let script = format!(
-        "while kill -0 {me} 2>/dev/null && kill -0 {child} 2>/dev/null; do sleep 1; done; \
-         kill -0 {me} 2>/dev/null || kill -KILL {child} 2>/dev/null",
-        me = std::process::id()
-    );
-    test_db::spawn_watchdog(&script).map_err(|e| format!("cannot start the watchdog: {e}"))
 }
 
 /// The kernel's session autogroups, when on: `pg_ctl` starts PostgreSQL in

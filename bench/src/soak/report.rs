@@ -11,7 +11,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use super::traffic::{Op, Sample};
 use crate::latency::quantile_ms;
 use crate::procfs;
-use crate::services::Service;
+use crate::running::Service;
 
 /// One service at the end of a minute.
 #[derive(Debug, Clone)]
