@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::procfs;
-use super::running::Service;
-use super::services::{Binary, Testbed};
+use super::running::{Binary, Service};
+use super::services::Testbed;
 
 /// What was seen of one binary.
 struct Row {

@@ -35,7 +35,8 @@ pub mod wrk;
 use std::time::Duration;
 
 use footprint::Footprint;
-use services::{Binary, Testbed};
+use running::Binary;
+use services::Testbed;
 
 /// `name` as a number, or `default` when unset or not a number.
 pub fn env_number(name: &str, default: usize) -> usize {

@@ -1,9 +1,9 @@
-//! One started binary as a child process, stopped on drop: it binds port
-//! 0, so the kernel picks a free port as it binds and nothing can take it
-//! in between, and its address is read back from the `"listening"` line it
-//! logs (the services' JSON log line; the ceiling prints the same shape),
-//! as the end-to-end harness does. Start-up is timed from spawn to the
-//! first `/readyz` 200.
+//! The binaries the benchmark starts, and one of them running as a child
+//! process, stopped on drop. It binds port 0, so the kernel picks a free
+//! port as it binds and nothing can take it in between; its address is
+//! read back from the `"listening"` line it logs (the services' JSON log
+//! line; the ceiling prints the same shape), as the end-to-end harness
+//! does. Start-up is timed from spawn to the first `/readyz` 200.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +12,33 @@ use std::time::{Duration, Instant};
 
 use service_kit::startup::reachable;
 
-use super::services::Binary;
+/// A binary the benchmark starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binary {
+    Auth,
+    Profile,
+    /// `bench/src/bin/ceiling.rs`: JWT verification alone.
+    Ceiling,
+}
+
+impl Binary {
+    /// The file name in `target/release/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Self::Auth => "auth-service",
+            Self::Profile => "profile-service",
+            Self::Ceiling => "ceiling",
+        }
+    }
+
+    /// The database it uses (the ceiling is given one it never opens).
+    pub fn database(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::Profile | Self::Ceiling => "profile",
+        }
+    }
+}
 
 /// How long a binary may take from spawn to ready.
 const START_LIMIT: Duration = Duration::from_secs(60);

@@ -13,39 +13,11 @@ use std::time::{Duration, Instant};
 use shared::config::random_secret;
 use test_db::PgServer;
 
-use super::running::Service;
+use super::running::{Binary, Service};
 
 /// The `RUST_LOG` directive that keeps the services' `"listening"` line
 /// (`service_kit::startup` logs it at `info`) whatever `BENCH_RUST_LOG` says.
 const STARTUP_LOG: &str = "service_kit::startup=info";
-
-/// A binary the benchmark starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Binary {
-    Auth,
-    Profile,
-    /// `bench/src/bin/ceiling.rs`: JWT verification alone.
-    Ceiling,
-}
-
-impl Binary {
-    /// The file name in `target/release/`.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Self::Auth => "auth-service",
-            Self::Profile => "profile-service",
-            Self::Ceiling => "ceiling",
-        }
-    }
-
-    /// The database it uses (the ceiling is given one it never opens).
-    fn database(self) -> &'static str {
-        match self {
-            Self::Auth => "auth",
-            Self::Profile | Self::Ceiling => "profile",
-        }
-    }
-}
 
 /// The PostgreSQL server, secrets, binaries and log folder of one run.
 pub struct Testbed {
