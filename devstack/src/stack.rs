@@ -1,5 +1,5 @@
 //! Both services in this process, against a throwaway PostgreSQL (or the
-//! server in `DATABASE_URL`), for the dev stack and the benchmarks.
+//! server in `DATABASE_URL`), for the dev stack and the benchmark's scale run.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

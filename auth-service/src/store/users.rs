@@ -15,7 +15,6 @@ pub struct User {
     pub password_hash: String,
     pub email_verified: bool,
     pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 /// What an access token says of its account: read when the token is

@@ -183,7 +183,7 @@ async fn a_change_through_one_replica_is_seen_by_the_other_at_once_even_after_it
     );
     let listeners = format!(
         "FROM pg_stat_activity WHERE application_name = '{}' AND datname = '{database}'",
-        profile_service::listener::APPLICATION_NAME
+        profile_service::testing::LISTENER_APPLICATION_NAME
     );
     let killed = sql(
         &mut admin,

@@ -89,7 +89,7 @@ async fn older_rows_are_renormalised_and_a_collision_is_logged_not_merged() {
     let mut conn = diesel::PgConnection::establish(database.url()).unwrap();
     // The schema as the version before NFKC left it.
     for _ in 0..3 {
-        conn.run_next_migration(auth_service::store::MIGRATIONS)
+        conn.run_next_migration(auth_service::testing::MIGRATIONS)
             .unwrap();
     }
     let hash = bcrypt::hash(PASSWORD, 4).unwrap();

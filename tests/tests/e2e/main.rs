@@ -15,6 +15,7 @@ mod gate;
 mod login;
 mod logs;
 mod lookalikes;
+mod mail_outbox;
 mod mail_recovery;
 mod mail_verify;
 mod me;

@@ -21,8 +21,8 @@ fn templates() -> &'static Templates {
             server,
             "e2e",
             vec![
-                ("auth", auth_service::store::MIGRATIONS),
-                ("profile", profile_service::store::MIGRATIONS),
+                ("auth", auth_service::testing::MIGRATIONS),
+                ("profile", profile_service::testing::MIGRATIONS),
             ],
         )
         .map_err(|e| service_kit::error::Chain(&e).to_string())

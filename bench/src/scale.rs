@@ -27,14 +27,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use auth_service::domain::Password;
-use auth_service::passwords::Passwords;
-use auth_service::tokens::Tokens;
+use auth_service::testing::{TokenSigner, hash_password};
+use devstack::stack::{StackOptions, start, url};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use service_kit::config::EnvReader;
 use shared::keys::random_secret;
 
-use crate::stack::{StackOptions, start, url};
 use copy::Urls;
 use model::{Dice, Model};
 use traffic::{PASSWORD, Round, Target, thousands};
@@ -172,18 +170,14 @@ pub async fn run() -> Result<(), String> {
         ("METRICS_BIND_ADDR".to_owned(), String::new()),
     ])))
     .map_err(|e| e.to_string())?;
-    let password_hash = blocking(|| {
-        let password = Password::parse(PASSWORD.to_owned())?;
-        let passwords = Passwords::new(4).map_err(|e| e.to_string())?;
-        passwords.hash(&password).map_err(|e| e.to_string())
-    })
-    .await?;
+    let password_hash = blocking(|| hash_password(PASSWORD, 4)).await?;
     let stride = |users: u64| (users / requests.max(1) as u64).max(1);
     let shared = Shared {
         model: Arc::new(Model {
             now: chrono::Utc::now().timestamp(),
             password_hash,
-            tokens: Tokens::new(&config),
+            signer: TokenSigner::new(&config),
+            refresh_ttl: i64::try_from(config.refresh_ttl.as_secs()).unwrap_or(i64::MAX),
             samples: vec![
                 (0, BASE_ROWS, stride(BASE_ROWS)),
                 (BASE_ROWS, rows, stride(rows - BASE_ROWS)),

@@ -7,13 +7,13 @@ use std::io::Write;
 use std::ops::Range;
 use std::time::Duration;
 
-use auth_service::domain::Email;
+use auth_service::testing::Email;
 
 use super::copy::{
-    ACCOUNT_FAILURES, LOGIN_FAILURES, NETWORKS, PROFILES, SESSIONS, TOKENS, USERS, Urls, bytea,
-    copy, opt_ts, ts, without_secondary_indexes, write_session, write_tokens,
+    ACCOUNT_FAILURES, LOGIN_FAILURES, NETWORKS, PROFILES, RATE_LIMITS, SESSIONS, TOKENS, USERS,
+    Urls, bytea, copy, opt_ts, ts, without_secondary_indexes, write_session, write_tokens,
 };
-use super::model::{DAY, Dice, Model, REFRESH_TTL};
+use super::model::{DAY, Dice, Model};
 
 fn invalid(message: String) -> std::io::Error {
     std::io::Error::other(message)
@@ -48,7 +48,7 @@ pub fn load_users(model: &Model, urls: &Urls, range: Range<u64>) -> Result<Durat
         for i in range.clone() {
             let user = model.user(i);
             let (name, bio) = model.profile(i, &user.email);
-            let seen = model.now - 60 - Dice::new(i, 9).secs(REFRESH_TTL);
+            let seen = model.now - 60 - Dice::new(i, 9).secs(model.refresh_ttl);
             writeln!(
                 out,
                 "{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -92,7 +92,7 @@ pub fn load_users(model: &Model, urls: &Urls, range: Range<u64>) -> Result<Durat
     };
     let (start, end) = (range.start, range.end);
     let counters = || -> Result<(), String> {
-        copy(auth, LOGIN_FAILURES, |out| {
+        copy(auth, &LOGIN_FAILURES, |out| {
             for k in start.div_ceil(20)..end.div_ceil(20) {
                 let row = model.login_failure(k);
                 writeln!(
@@ -107,7 +107,7 @@ pub fn load_users(model: &Model, urls: &Urls, range: Range<u64>) -> Result<Durat
             }
             Ok(())
         })?;
-        copy(auth, ACCOUNT_FAILURES, |out| {
+        copy(auth, &ACCOUNT_FAILURES, |out| {
             for k in start.div_ceil(100)..end.div_ceil(100) {
                 let mut dice = Dice::new(k, 11);
                 let window = model.now - 60 - dice.secs(DAY - 120);
@@ -116,7 +116,7 @@ pub fn load_users(model: &Model, urls: &Urls, range: Range<u64>) -> Result<Durat
             }
             Ok(())
         })?;
-        copy(auth, "rate_limits (client, tat)", |out| {
+        copy(auth, &RATE_LIMITS, |out| {
             for k in start.div_ceil(1000)..end.div_ceil(1000) {
                 let tat = model.now + 1 + Dice::new(k, 12).secs(60);
                 writeln!(out, "198.18.{}.{}\t{}", (k >> 8) & 255, k & 255, ts(tat))?;
@@ -127,11 +127,11 @@ pub fn load_users(model: &Model, urls: &Urls, range: Range<u64>) -> Result<Durat
     without_secondary_indexes(auth, || {
         std::thread::scope(|scope| {
             let jobs = [
-                scope.spawn(|| copy(auth, USERS, users)),
-                scope.spawn(|| copy(profile, PROFILES, profiles)),
-                scope.spawn(|| copy(auth, SESSIONS, sessions)),
-                scope.spawn(|| copy(auth, TOKENS, tokens)),
-                scope.spawn(|| copy(auth, NETWORKS, networks)),
+                scope.spawn(|| copy(auth, &USERS, users)),
+                scope.spawn(|| copy(profile, &PROFILES, profiles)),
+                scope.spawn(|| copy(auth, &SESSIONS, sessions)),
+                scope.spawn(|| copy(auth, &TOKENS, tokens)),
+                scope.spawn(|| copy(auth, &NETWORKS, networks)),
                 scope.spawn(counters),
             ];
             join_all(jobs)
@@ -167,13 +167,13 @@ pub fn load_backlog(
         for k in 0..count / 2 {
             let mut dice = Dice::new(k, 13);
             let user = model.user(dice.below(users)).id;
-            let expired = model.now - 60 - dice.secs(REFRESH_TTL);
+            let expired = model.now - 60 - dice.secs(model.refresh_ttl);
             writeln!(out, "{user}\t{}\t{}", bytea(&dice.bytes32()), ts(expired))?;
         }
         Ok(())
     };
     let counters = || -> Result<(), String> {
-        copy(auth, LOGIN_FAILURES, |out| {
+        copy(auth, &LOGIN_FAILURES, |out| {
             for k in 0..count / 10 {
                 let mut dice = Dice::new(k, 14);
                 let quiet = model.now - DAY - 60 - dice.secs(6 * DAY);
@@ -188,7 +188,7 @@ pub fn load_backlog(
             }
             Ok(())
         })?;
-        copy(auth, ACCOUNT_FAILURES, |out| {
+        copy(auth, &ACCOUNT_FAILURES, |out| {
             for k in 0..count / 20 {
                 let mut dice = Dice::new(k, 15);
                 let window = model.now - DAY - 60 - dice.secs(6 * DAY);
@@ -201,9 +201,9 @@ pub fn load_backlog(
     without_secondary_indexes(auth, || {
         std::thread::scope(|scope| {
             let jobs = [
-                scope.spawn(|| copy(auth, SESSIONS, sessions)),
-                scope.spawn(|| copy(auth, TOKENS, tokens)),
-                scope.spawn(|| copy(auth, NETWORKS, networks)),
+                scope.spawn(|| copy(auth, &SESSIONS, sessions)),
+                scope.spawn(|| copy(auth, &TOKENS, tokens)),
+                scope.spawn(|| copy(auth, &NETWORKS, networks)),
                 scope.spawn(counters),
             ];
             join_all(jobs)

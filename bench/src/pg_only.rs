@@ -3,7 +3,7 @@
 //! by primary key, give it back", through the pool the services use
 //! (`service_kit::db::pool`, checkout included; `PgPool::get` skips the
 //! requests' line, which N threads with N connections would never wait
-//! in) and profile-service's own query (`store::profiles::find`). The
+//! in) and profile-service's own query (`testing::find_profile`). The
 //! ceiling of `GET /me` without a cache.
 
 use std::time::{Duration, Instant};
@@ -38,7 +38,7 @@ pub fn run(
     let select = || -> Result<Duration, String> {
         let started = Instant::now();
         let mut conn = pool.get().map_err(|e| format!("pool: {e}"))?;
-        profile_service::store::profiles::find(&mut conn, user)
+        profile_service::testing::find_profile(&mut conn, user)
             .map_err(|e| format!("select the profile: {e}"))?;
         Ok(started.elapsed())
     };

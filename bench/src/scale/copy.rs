@@ -1,19 +1,24 @@
-//! `COPY … FROM STDIN` through `psql`, and the text form of the rows.
-//! Foreign-key triggers are off for these
-//! sessions (`session_replication_role = replica`, as `pg_restore
+//! `COPY … FROM STDIN` through `psql`, the tables and columns it fills
+//! (named by the services' own diesel schema), and the text form of the
+//! rows. Foreign-key triggers are off for these sessions
+//! (`session_replication_role = replica`, as `pg_restore
 //! --disable-triggers` does): the rows are consistent by construction,
 //! and checking 5 million references one by one would double the load.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::io::{BufWriter, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use auth_service::testing::{
+    known_networks, login_account_failures, login_failures, refresh_tokens, sessions, users,
+};
 use chrono::DateTime;
 use diesel::RunQueryDsl;
 use diesel::sql_types::Text;
+use profile_service::testing::profiles;
 
-use super::model::{Model, REFRESH_TTL, SessionRow, UserRow};
+use super::model::{Model, SessionRow, UserRow};
 
 /// Where the two services keep their data.
 pub struct Urls {
@@ -21,8 +26,53 @@ pub struct Urls {
     pub profile: String,
 }
 
+/// A table and the columns each row of a `COPY` gives, in that order;
+/// shown as `table (column, ...)`.
+pub struct Target {
+    table: &'static str,
+    columns: &'static [&'static str],
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.table, self.columns.join(", "))
+    }
+}
+
+/// The [`Target`] `table (column, ...)`, each name taken from the
+/// service's diesel schema: a table or column renamed or dropped there
+/// fails to compile here.
+macro_rules! target {
+    ($table:ident: $($column:ident),+ $(,)?) => {
+        Target {
+            table: stringify!($table),
+            columns: &[$(<$table::$column as diesel::Column>::NAME),+],
+        }
+    };
+}
+
+// What the loaders fill, each in the column order its rows are written.
+pub const USERS: Target =
+    target!(users: id, email, email_skeleton, password_hash, created_at, updated_at);
+pub const PROFILES: Target =
+    target!(profiles: user_id, email, email_issued_at, display_name, bio, created_at, updated_at);
+pub const SESSIONS: Target =
+    target!(sessions: id, user_id, created_at, refreshed_at, revoked_at, expires_at);
+pub const TOKENS: Target =
+    target!(refresh_tokens: id, session_id, parent_id, token_hash, issued_at, used_at, expires_at);
+pub const NETWORKS: Target = target!(known_networks: user_id, network_hash, expires_at);
+pub const LOGIN_FAILURES: Target =
+    target!(login_failures: email, network, failures, locked_until, updated_at);
+pub const ACCOUNT_FAILURES: Target = target!(login_account_failures: email, window_start, failures);
+/// The limiter's table, which has no diesel schema (its SQL is written out
+/// in `store::rate_limits`): named by hand, after its migration.
+pub const RATE_LIMITS: Target = Target {
+    table: "rate_limits",
+    columns: &["client", "tat"],
+};
+
 /// Streams what `fill` writes into `COPY <target> FROM STDIN` on `url`.
-pub fn copy<F>(url: &str, target: &str, fill: F) -> Result<(), String>
+pub fn copy<F>(url: &str, target: &Target, fill: F) -> Result<(), String>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
@@ -132,18 +182,6 @@ pub fn bytea(bytes: &[u8]) -> String {
     hex
 }
 
-pub const USERS: &str = "users (id, email, email_skeleton, password_hash, created_at, updated_at)";
-pub const PROFILES: &str = "profiles (user_id, email, email_issued_at, display_name, bio, \
-                        created_at, updated_at)";
-pub const SESSIONS: &str =
-    "sessions (id, user_id, created_at, refreshed_at, revoked_at, expires_at)";
-pub const TOKENS: &str =
-    "refresh_tokens (id, session_id, parent_id, token_hash, issued_at, used_at, expires_at)";
-pub const NETWORKS: &str = "known_networks (user_id, network_hash, expires_at)";
-pub const LOGIN_FAILURES: &str =
-    "login_failures (email, network, failures, locked_until, updated_at)";
-pub const ACCOUNT_FAILURES: &str = "login_account_failures (email, window_start, failures)";
-
 pub fn write_session(
     out: &mut dyn Write,
     user: uuid::Uuid,
@@ -178,7 +216,7 @@ pub fn write_tokens(
             bytea(&model.stored_hash(user, session, token)),
             ts(token.issued_at),
             opt_ts(token.used_at),
-            ts(token.issued_at + REFRESH_TTL)
+            ts(token.issued_at + model.refresh_ttl)
         )?;
     }
     Ok(())

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::stream;
 
-use crate::bench::latency::{Timed, send_timed};
+use crate::latency::{Timed, send_timed};
 
 /// The password every loaded and signed-up account has.
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -1,6 +1,11 @@
-//! The benchmark behind `cargo run --release -p devstack --bin bench`: the
-//! real release binaries as separate processes against a throwaway
-//! PostgreSQL, loaded by `wrk` (a separate process) and by this process.
+//! The benchmarks behind `cargo run --release -p bench --bin bench`
+//! (`scripts/bench` builds the binaries first). They reach the services
+//! through HTTP and `shared`, plus each service's `testing` surface where
+//! they must (the ceiling's extractor, the scale run's tokens and tables).
+//!
+//! The default run and `me` start the real release binaries as separate
+//! processes against a throwaway PostgreSQL, loaded by `wrk` (a separate
+//! process) and by this process:
 //!
 //! - [`run_default`]: today's figures ([`phases`]), `GET /me` against the
 //!   ceiling of a JWT-only server, cache on and off, and PostgreSQL alone
@@ -9,6 +14,8 @@
 //!   first), for working on that path.
 //! - [`soak::run`]: minutes of mixed traffic at a steady rate, watching
 //!   for anything that grows.
+//! - [`scale::run`]: both services in this process (`devstack`'s stack)
+//!   against millions of rows loaded by `COPY`.
 //!
 //! Every duration comes from the environment (`BENCH_SECONDS`,
 //! `SOAK_MINUTES`, ...), so a smoke run takes seconds.
@@ -19,6 +26,8 @@ pub mod latency;
 pub mod pg_only;
 pub mod phases;
 pub mod procfs;
+pub mod running;
+pub mod scale;
 pub mod services;
 pub mod soak;
 pub mod wrk;
@@ -26,7 +35,8 @@ pub mod wrk;
 use std::time::Duration;
 
 use footprint::Footprint;
-use services::{Binary, Testbed};
+use running::Binary;
+use services::Testbed;
 
 /// `name` as a number, or `default` when unset or not a number.
 pub fn env_number(name: &str, default: usize) -> usize {
@@ -46,7 +56,7 @@ pub fn env_seconds(name: &str, default: f64) -> Duration {
     Duration::from_secs_f64(seconds)
 }
 
-/// `cargo run --release -p devstack --bin bench`: every default phase.
+/// `cargo run --release -p bench --bin bench`: every default phase.
 pub async fn run_default() -> Result<(), String> {
     let settings = ceiling::Settings::from_env();
     wrk::check_installed()?;

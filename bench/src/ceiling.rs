@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::footprint::Footprint;
 use super::phases::Session;
-use super::services::{Binary, Service, Testbed};
+use super::running::{Binary, Service};
+use super::services::Testbed;
 use super::wrk::{WrkReport, WrkRun};
 use super::{env_number, env_seconds, pg_only, procfs};
 

@@ -35,18 +35,8 @@ pub fn workload(
             let user = model.user(i);
             let session = model.sessions(i).first().map(|s| s.id).unwrap_or_default();
             model
-                .tokens
-                .respond(
-                    user.id,
-                    &auth_service::store::users::Identity {
-                        email: user.email.clone(),
-                        email_verified: true,
-                    },
-                    session,
-                    String::new(),
-                    now,
-                )
-                .map(|response| response.access_token)
+                .signer
+                .access_token(user.id, &user.email, session, now)
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<_, _>>()?;

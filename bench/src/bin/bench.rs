@@ -1,4 +1,4 @@
-//! `cargo run --release -p devstack --bin bench [soak|scale]`: the
+//! `cargo run --release -p bench --bin bench [soak|scale]`: the
 //! figures in the README (`scripts/bench` builds the binaries and installs
 //! `wrk` first).
 //!
@@ -10,7 +10,8 @@
 //!   PostgreSQL alone;
 //! - `soak`: minutes of mixed traffic at a steady rate, watching memory,
 //!   file descriptors and database connections (not in CI);
-//! - `scale`: `devstack::scale::run()`.
+//! - `scale`: the services' database cost as the tables grow
+//!   ([`bench::scale::run`]).
 //!
 //! Durations come from the environment: `BENCH_SECONDS`,
 //! `BENCH_WARMUP_SECONDS`, `SOAK_MINUTES`, `SOAK_MINUTE_SECONDS`, ...
@@ -20,16 +21,16 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: bench          today's phases, GET /me against the ceiling, footprint
        bench me       only GET /me against the ceiling (cache on and off, PostgreSQL alone)
        bench soak     SOAK_MINUTES (10) of mixed traffic at SOAK_RATE (200/s)
-       bench scale    devstack::scale::run()";
+       bench scale    the database cost at SCALE_ROWS (1,000,000) users against 1,000";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        [] => devstack::bench::run_default().await,
-        ["me"] => devstack::bench::run_me().await,
-        ["soak"] => devstack::bench::soak::run().await,
-        ["scale"] => devstack::scale::run().await,
+        [] => bench::run_default().await,
+        ["me"] => bench::run_me().await,
+        ["soak"] => bench::soak::run().await,
+        ["scale"] => bench::scale::run().await,
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

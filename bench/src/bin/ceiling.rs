@@ -6,13 +6,16 @@
 //! answers a small JSON body; no database, middleware or logging.
 //! `GET /readyz` answers 200 at once, so start-up is timed the same way.
 //! Configured like profile-service (`DATABASE_URL` is required but never
-//! opened); `BIND_ADDR` says where it listens.
+//! opened); `BIND_ADDR` says where it listens. Once bound it prints one
+//! line in the shape of the services' JSON `"listening"` log line, with the
+//! address (its port the kernel's choice when `BIND_ADDR` asks for 0).
 
+use std::net::TcpListener;
 use std::process::ExitCode;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use profile_service::bearer::Authenticated;
 use profile_service::config::Config;
+use profile_service::testing::Authenticated;
 use shared::token::TokenCodec;
 
 async fn me(user: Authenticated) -> HttpResponse {
@@ -37,6 +40,18 @@ async fn main() -> ExitCode {
         config.common.access_keys.clone(),
         &config.common.tokens,
     ));
+    let bind = config.common.bind_addr;
+    let bound = TcpListener::bind(bind).and_then(|listener| {
+        let addr = listener.local_addr()?;
+        Ok((listener, addr))
+    });
+    let (listener, addr) = match bound {
+        Ok(bound) => bound,
+        Err(error) => {
+            eprintln!("ceiling: cannot listen on {bind}: {error}");
+            return ExitCode::from(1);
+        }
+    };
     // The same worker count as service_kit::startup::serve.
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let server = HttpServer::new(move || {
@@ -46,14 +61,15 @@ async fn main() -> ExitCode {
             .route("/readyz", web::get().to(ready))
     })
     .workers(workers)
-    .bind(config.common.bind_addr);
+    .listen(listener);
     let served = match server {
-        Ok(server) => server.run().await,
+        Ok(server) => {
+            let listening = serde_json::json!({"message": "listening", "addr": addr.to_string()});
+            println!("{listening}");
+            server.run().await
+        }
         Err(error) => {
-            eprintln!(
-                "ceiling: cannot listen on {}: {error}",
-                config.common.bind_addr
-            );
+            eprintln!("ceiling: cannot listen on {addr}: {error}");
             return ExitCode::from(1);
         }
     };

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use super::procfs;
-use super::services::{Binary, Service, Testbed};
+use super::running::{Binary, Service};
+use super::services::Testbed;
 
 /// What was seen of one binary.
 struct Row {

@@ -18,7 +18,8 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, sleep_until};
 
-use super::services::{Binary, Testbed};
+use super::running::Binary;
+use super::services::Testbed;
 use super::{ceiling, env_number, env_seconds};
 use report::Minute;
 use traffic::{MIX, Sample, Traffic};

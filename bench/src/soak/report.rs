@@ -9,9 +9,9 @@ use std::time::Duration;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use super::traffic::{Op, Sample};
-use crate::bench::latency::quantile_ms;
-use crate::bench::procfs;
-use crate::bench::services::Service;
+use crate::latency::quantile_ms;
+use crate::procfs;
+use crate::running::Service;
 
 /// One service at the end of a minute.
 #[derive(Debug, Clone)]

@@ -11,15 +11,13 @@
 //! services delete a session only a day after it expired); networks each
 //! user logged in from; login back-off counters of the last day.
 
-use auth_service::tokens::{Tokens, fingerprint};
+use auth_service::testing::{TokenSigner, fingerprint};
 use uuid::Uuid;
 
 pub use super::dice::Dice;
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
-/// `REFRESH_TOKEN_EXPIRE_MINUTES`' default, in seconds.
-pub const REFRESH_TTL: i64 = 7 * DAY;
 
 const USER: u64 = 1;
 const SESSIONS: u64 = 2;
@@ -111,7 +109,10 @@ pub struct UserRow {
 pub struct Model {
     pub now: i64,
     pub password_hash: String,
-    pub tokens: Tokens,
+    pub signer: TokenSigner,
+    /// How long a refresh token lives, in seconds: the services'
+    /// `REFRESH_TOKEN_EXPIRE_MINUTES`, read from the same config.
+    pub refresh_ttl: i64,
     /// `[start, end, stride)`: users `start + k·stride` are samples.
     pub samples: Vec<(u64, u64, u64)>,
 }
@@ -199,9 +200,9 @@ impl Model {
         let length = 1 + dice.below(5);
         let gap = 1800 + dice.secs(8 * 3600);
         let last = match state {
-            State::Live | State::Revoked => self.now - 60 - dice.secs(REFRESH_TTL - 3600),
-            State::Expired => self.now - 60 - dice.secs(DAY - 120) - REFRESH_TTL,
-            State::Backlog => self.now - DAY - 3600 - dice.secs(6 * DAY) - REFRESH_TTL,
+            State::Live | State::Revoked => self.now - 60 - dice.secs(self.refresh_ttl - 3600),
+            State::Expired => self.now - 60 - dice.secs(DAY - 120) - self.refresh_ttl,
+            State::Backlog => self.now - DAY - 3600 - dice.secs(6 * DAY) - self.refresh_ttl,
         };
         let first = last - gap * (i64::try_from(length).unwrap_or(1) - 1);
         let mut tokens: Vec<TokenRow> = Vec::new();
@@ -224,7 +225,7 @@ impl Model {
             created_at: first,
             refreshed_at: (length > 1).then_some(last),
             revoked_at,
-            expires_at: last + REFRESH_TTL,
+            expires_at: last + self.refresh_ttl,
             tokens,
         }
     }
@@ -234,13 +235,13 @@ impl Model {
     /// same token).
     pub fn refresh_token(&self, user: Uuid, session: &SessionRow) -> Option<String> {
         let newest = session.tokens.last()?;
-        self.tokens
-            .reissue_refresh(
+        self.signer
+            .refresh_token(
                 user,
                 session.id,
                 newest.id,
                 newest.issued_at,
-                newest.issued_at + REFRESH_TTL,
+                newest.issued_at + self.refresh_ttl,
             )
             .ok()
     }
@@ -267,7 +268,7 @@ impl Model {
             .map(|_| {
                 (
                     dice.bytes32(),
-                    self.now + 3600 + dice.secs(REFRESH_TTL - 3600),
+                    self.now + 3600 + dice.secs(self.refresh_ttl - 3600),
                 )
             })
             .collect()
