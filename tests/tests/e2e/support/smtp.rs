@@ -26,7 +26,7 @@ pub struct Mail {
     /// The envelope recipient.
     pub to: String,
     pub subject: String,
-    /// The whole message with quoted-printable soft breaks undone.
+    /// The plain-text and HTML parts, decoded.
     pub text: String,
 }
 
@@ -153,21 +153,27 @@ impl Drop for SmtpSink {
     }
 }
 
+/// A mail as a client would read it (mail-parser: headers decoded, the
+/// quoted-printable body undone).
 fn parse(raw: &str) -> Mail {
-    let text = raw
-        .replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=");
-    let header = |name: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name))
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    };
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap_or_else(|| panic!("the sink stored a mail that does not parse: {raw}"));
+    let to = raw
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("X-Envelope-To: "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let text = (0..message.text_body_count())
+        .filter_map(|part| message.body_text(part))
+        .chain(message.body_html(0))
+        .collect::<Vec<_>>()
+        .join("\n");
     Mail {
-        to: header("X-Envelope-To:"),
-        subject: header("Subject:"),
+        to,
+        subject: message.subject().unwrap_or_default().to_owned(),
         text,
     }
 }
