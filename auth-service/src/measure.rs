@@ -20,7 +20,20 @@ pub fn describe() {
     );
     describe_counter!(
         "auth_sessions_revoked_total",
-        "Sessions ended, by reason: logout or reuse."
+        "Sessions ended, by reason: logout, reuse, password_reset or password_change."
+    );
+    describe_counter!(
+        "mail_sent_total",
+        "Mail delivery attempts by kind (verify, reset, password_changed) and result (sent, retry, failed)."
+    );
+    describe_gauge!(
+        "mail_outbox_pending",
+        "Mails and mail requests waiting in the outbox (not given up)."
+    );
+    describe_gauge!(
+        "mail_outbox_oldest_pending_seconds",
+        Unit::Seconds,
+        "Age of the oldest mail waiting in the outbox; 0 when none waits."
     );
     describe_histogram!(
         "auth_password_hash_duration_seconds",

@@ -14,6 +14,8 @@
 //!   first), for working on that path.
 //! - [`soak::run`]: minutes of mixed traffic at a steady rate, watching
 //!   for anything that grows.
+//! - [`mail::run`]: the outbox: signup latency with SMTP down and up, and
+//!   mails a second from a backlog.
 //! - [`scale::run`]: both services in this process (`devstack`'s stack)
 //!   against millions of rows loaded by `COPY`.
 //!
@@ -23,6 +25,7 @@
 pub mod ceiling;
 pub mod footprint;
 pub mod latency;
+pub mod mail;
 pub mod pg_only;
 pub mod phases;
 pub mod procfs;

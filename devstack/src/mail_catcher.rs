@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use mail_parser::MessageParser;
 use mailin_embedded::{Handler, Response, Server, SslConfig, response};
@@ -18,14 +19,27 @@ pub enum CatcherError {
     Setup(String),
 }
 
-/// Starts the catcher on `addr` (port 0: the kernel's choice) in a thread
-/// of its own; returns the address it listens on.
+/// What the catcher does with each mail: (envelope recipients, raw bytes).
+pub type OnMail = Arc<dyn Fn(&[String], &[u8]) + Send + Sync>;
+
+/// Starts the catcher on `addr` (port 0: the kernel's choice), printing
+/// each mail; returns the address it listens on.
 pub fn start(addr: SocketAddr) -> Result<SocketAddr, CatcherError> {
+    start_with(addr, Arc::new(print))
+}
+
+/// Starts a catcher on `addr` in a thread of its own that hands each mail
+/// to `on_mail` (the benchmark counts them).
+pub fn start_with(addr: SocketAddr, on_mail: OnMail) -> Result<SocketAddr, CatcherError> {
     let listener = TcpListener::bind(addr).map_err(|error| CatcherError::Listen(addr, error))?;
     let bound = listener
         .local_addr()
         .map_err(|error| CatcherError::Listen(addr, error))?;
-    let mut server = Server::new(Printer::default());
+    let mut server = Server::new(Collector {
+        on_mail,
+        to: Vec::new(),
+        data: Vec::new(),
+    });
     server
         .with_name("devstack")
         .with_ssl(SslConfig::None)
@@ -43,14 +57,15 @@ pub fn start(addr: SocketAddr) -> Result<SocketAddr, CatcherError> {
     Ok(bound)
 }
 
-/// Collects one mail's bytes and prints it once whole.
-#[derive(Clone, Default)]
-struct Printer {
+/// Collects one mail's bytes and hands them on once whole.
+#[derive(Clone)]
+struct Collector {
+    on_mail: OnMail,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
-impl Handler for Printer {
+impl Handler for Collector {
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.to = to.to_vec();
         self.data.clear();
@@ -63,12 +78,16 @@ impl Handler for Printer {
     }
 
     fn data_end(&mut self) -> Response {
-        let block = describe(&self.to, &self.data);
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(block.as_bytes());
-        let _ = out.flush();
+        (self.on_mail)(&self.to, &self.data);
         response::OK
     }
+}
+
+fn print(to: &[String], raw: &[u8]) {
+    let block = describe(to, raw);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(block.as_bytes());
+    let _ = out.flush();
 }
 
 /// What a person needs of a mail: who it is for, what it says, where its
