@@ -77,8 +77,8 @@ impl HashGate {
         let in_use = self
             .concurrency
             .saturating_sub(self.permits.available_permits());
-        metrics::gauge!("auth_hash_gate_waiting").set(waiting as f64);
-        metrics::gauge!("auth_hash_gate_in_use").set(in_use as f64);
+        metrics::gauge!("auth_hash_gate_waiting", "service" => crate::SERVICE).set(waiting as f64);
+        metrics::gauge!("auth_hash_gate_in_use", "service" => crate::SERVICE).set(in_use as f64);
     }
 }
 

@@ -5,6 +5,10 @@
 //! A request's way: `routes` (parse into `domain` types) → `services`
 //! (limits, hashing, blocking units through `offload`) → `store` (diesel).
 
+/// The service's name: its start-up line and the `service` label of
+/// every metric it records.
+pub const SERVICE: &str = "auth-service";
+
 pub mod client_ip;
 pub mod config;
 pub mod domain;

@@ -28,6 +28,7 @@ const POST: &[Method] = &[Method::POST];
 /// picks a free port; see [`Application::port`]).
 pub async fn build(config: Config) -> Result<Application, StartupError> {
     let pool = service_kit::db::pool(
+        crate::SERVICE,
         &config.common.database_url,
         config.common.db_pool_max_size,
         config.common.db_connect_timeout,
@@ -66,7 +67,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
     let trusted_proxies = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
     spawn_rate_limit_sweeper(rate_limit.clone());
     serve(ServerParts {
-        name: "auth-service",
+        name: crate::SERVICE,
         bind_addr: config.common.bind_addr,
         metrics_addr: config.common.metrics_bind_addr,
         pool,

@@ -48,6 +48,64 @@ async fn traffic(stack: &TestStack) {
     stack.logout(&next.refresh_token).await;
 }
 
+/// The sample lines of a scrape: what Prometheus stores a series for.
+fn series(scrape: &str) -> usize {
+    scrape
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .count()
+}
+
+#[tokio::test]
+async fn made_up_methods_share_one_label_and_add_no_series() {
+    let stack = TestStack::start().await;
+    // Every series a request to these routes can make, made once with a
+    // method of the standard set and once with one from outside it.
+    let targets = [
+        stack.auth_url("/login"),
+        stack.auth_url("/no/such/path"),
+        stack.profile_url("/me"),
+    ];
+    for (n, method) in ["PUT", "MKCOL"].into_iter().enumerate() {
+        for url in &targets {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let reply = send(stack.client.request(method, url)).await;
+            assert!(
+                [404, 405].contains(&reply.status.as_u16()),
+                "{n}: {}",
+                reply.body
+            );
+        }
+    }
+    let scrape = |url: &String| send(stack.client.get(url));
+    let before = [
+        scrape(&stack.auth.metrics_url).await.body,
+        scrape(&stack.profile.metrics_url).await.body,
+    ];
+    // What the attack sent: 2,000-character methods, each one new.
+    for n in 0..30 {
+        let method = format!("{}{n}", "Z".repeat(2000));
+        for url in &targets {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let reply = send(stack.client.request(method, url)).await;
+            assert!(
+                [404, 405].contains(&reply.status.as_u16()),
+                "{}",
+                reply.body
+            );
+        }
+    }
+    let after = [
+        scrape(&stack.auth.metrics_url).await.body,
+        scrape(&stack.profile.metrics_url).await.body,
+    ];
+    for (before, after) in before.iter().zip(&after) {
+        assert!(!after.contains("ZZZ"), "a made-up method became a label");
+        assert!(after.contains(r#"method="other""#), "{after}");
+        assert_eq!(series(before), series(after), "new series:\n{after}");
+    }
+}
+
 #[tokio::test]
 async fn metrics_are_served_on_their_own_port_with_route_templates() {
     let stack = TestStack::start().await;
@@ -65,10 +123,10 @@ async fn metrics_are_served_on_their_own_port_with_route_templates() {
             .starts_with("text/plain")
     );
     for expected in [
-        r#"auth_logins_total{outcome="success"} 1"#,
-        r#"auth_logins_total{outcome="invalid_grant"} 1"#,
-        r#"auth_tokens_issued_total{kind="access"} 2"#,
-        r#"auth_sessions_revoked_total{reason="logout"} 1"#,
+        r#"auth_logins_total{service="auth-service",outcome="success"} 1"#,
+        r#"auth_logins_total{service="auth-service",outcome="invalid_grant"} 1"#,
+        r#"auth_tokens_issued_total{service="auth-service",kind="access"} 2"#,
+        r#"auth_sessions_revoked_total{service="auth-service",reason="logout"} 1"#,
         r#"route="/signup""#,
         r#"route="unmatched""#,
         "http_request_duration_seconds_bucket",
@@ -86,6 +144,20 @@ async fn metrics_are_served_on_their_own_port_with_route_templates() {
     assert!(!auth.body.contains("4711"), "a raw path became a label");
     let profile = send(stack.client.get(&stack.profile.metrics_url)).await;
     assert!(profile.body.contains(r#"route="/me""#), "{}", profile.body);
+    for (body, service) in [
+        (&auth.body, "auth-service"),
+        (&profile.body, "profile-service"),
+    ] {
+        let label = format!(r#"service="{service}""#);
+        let unlabelled: Vec<&str> = body
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty() && !line.contains(&label))
+            .collect();
+        assert!(
+            unlabelled.is_empty(),
+            "series without {label}: {unlabelled:?}"
+        );
+    }
     // promtool reads the text format the way Prometheus will.
     for body in [&auth.body, &profile.body] {
         let mut check = Command::new(tool("promtool"))
