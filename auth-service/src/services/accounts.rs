@@ -23,7 +23,10 @@ pub async fn sign_up(
     email: Email,
     password: Password,
 ) -> Result<User, AuthError> {
-    let hash = with_passwords(state, move |passwords| Ok(passwords.hash(&password)?)).await?;
+    let hash = with_passwords(state, client, move |passwords| {
+        Ok(passwords.hash(&password)?)
+    })
+    .await?;
     let user = with_conn(state, move |conn, state| {
         let skeleton = email.skeleton();
         let new = NewUser {
