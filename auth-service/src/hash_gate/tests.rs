@@ -1,5 +1,6 @@
 //! The gate's rules: shed past the queue, time out, give a dropped
-//! waiter's place back, and keep each client network to its share.
+//! waiter's place back, keep each client network to its share, and serve
+//! the networks in turn.
 
 #![allow(clippy::unwrap_used)]
 
@@ -64,7 +65,7 @@ async fn a_waiter_dropped_with_its_request_leaves_the_queue_and_never_gets_a_slo
     until_waiting(&gate, 1).await;
     drop(held);
     assert_eq!(next.await.unwrap(), Ok(()));
-    assert_eq!(gate.permits.available_permits(), 1, "no slot leaked");
+    assert_eq!(gate.in_use(), 0, "no slot leaked");
 }
 
 #[tokio::test]
@@ -87,4 +88,42 @@ async fn one_client_network_holds_at_most_a_quarter_of_the_waiting_places() {
         assert_eq!(waiter.await.unwrap(), Ok(()));
     }
     assert_eq!(gate.waiting(), 0);
+}
+
+#[tokio::test]
+async fn a_freed_slot_goes_to_the_client_networks_in_turn() {
+    let gate = Arc::new(HashGate::new(1, 8, Duration::from_secs(600)));
+    let held = gate.enter(client(9)).await.unwrap();
+    let served = Arc::new(Mutex::new(Vec::new()));
+    let mut waiters = Vec::new();
+    // The storming network queued first, twice; then two others.
+    for (name, from) in [("a1", 1), ("a2", 1), ("b", 2), ("c", 3)] {
+        let (own, served) = (Arc::clone(&gate), Arc::clone(&served));
+        waiters.push(tokio::spawn(async move {
+            let slot = own.enter(client(from)).await;
+            served.lock().unwrap().push(name);
+            drop(slot);
+        }));
+        until_waiting(&gate, waiters.len()).await;
+    }
+    drop(held);
+    for waiter in waiters {
+        waiter.await.unwrap();
+    }
+    assert_eq!(*served.lock().unwrap(), ["a1", "b", "c", "a2"]);
+}
+
+#[tokio::test]
+async fn a_slot_sent_to_a_waiter_that_just_went_away_goes_on_to_the_next() {
+    let gate = Arc::new(HashGate::new(1, 4, Duration::from_secs(600)));
+    let held = gate.enter(client(1)).await.unwrap();
+    let gone = spawn_waiter(&gate, client(2));
+    let next = spawn_waiter(&gate, client(3));
+    until_waiting(&gate, 2).await;
+    // The slot is handed to `gone` as its task is cancelled.
+    drop(held);
+    gone.abort();
+    let _ = gone.await;
+    assert_eq!(next.await.unwrap(), Ok(()));
+    assert_eq!((gate.in_use(), gate.waiting()), (0, 0), "nothing leaked");
 }
