@@ -16,6 +16,7 @@ mod login;
 mod logs;
 mod lookalikes;
 mod me;
+mod metric_labels;
 mod metrics;
 mod outage;
 mod pool;
