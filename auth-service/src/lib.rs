@@ -8,6 +8,10 @@
 //! Work after the response: `jobs` written to the outbox, run by
 //! `workers`, which send `mail`.
 
+/// The service's name: its start-up line and the `service` label of
+/// every metric it records.
+pub const SERVICE: &str = "auth-service";
+
 pub mod config;
 pub mod secrets;
 pub mod startup;

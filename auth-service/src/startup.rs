@@ -28,6 +28,7 @@ const POST: &[Method] = &[Method::POST];
 /// picks a free port; see [`Application::port`]).
 pub async fn build(config: Config) -> Result<Application, StartupError> {
     let pool = service_kit::db::pool(
+        crate::SERVICE,
         &config.common.database_url,
         config.common.db_pool_max_size,
         config.common.db_connect_timeout,
@@ -73,7 +74,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
     )
     .map_err(|error| StartupError::Other(service_kit::error::Chain(&error).to_string()))?;
     let application = serve(ServerParts {
-        name: "auth-service",
+        name: crate::SERVICE,
         bind_addr: config.common.bind_addr,
         metrics_addr: config.common.metrics_bind_addr,
         pool,

@@ -1,7 +1,8 @@
 //! `bench mail`: what the outbox costs and delivers. Signup latency with
 //! the SMTP server down against up (it must not move: no request waits on
 //! SMTP), and how many mails a second one runner sends to a local catcher
-//! (devstack's, counting instead of printing) from a backlog.
+//! (devstack's, counting instead of printing) from a backlog; and
+//! `/recover`'s median for an account against no account.
 //!
 //! bcrypt is set to cost 4 here so that a signup's own work, not the hash,
 //! is what the two latencies compare.
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
-use crate::latency::{load, percentiles};
+use crate::latency::{load, percentiles, quantile_ms, send_timed};
 use crate::running::Binary;
 use crate::services::Testbed;
 
@@ -72,6 +73,13 @@ pub async fn run() -> Result<(), String> {
     let up = signup_latencies(&auth.url, "up", signups, concurrency).await?;
     println!("| signup, SMTP up (mails leaving meanwhile) | {up} |");
     wait_for(&received, 2 * signups, Duration::from_secs(600)).await?;
+
+    // /recover for an account and for no account, interleaved one at a time.
+    let (known, unknown) =
+        recover_medians(&auth.url, crate::env_number("BENCH_RECOVER_REQUESTS", 500)).await?;
+    println!(
+        "| `/recover` median, existing account / unknown address | {known:.2} ms / {unknown:.2} ms |"
+    );
     auth.stop();
     testbed.finish();
     Ok(())
@@ -94,6 +102,33 @@ async fn signup_latencies(
     })
     .await?;
     Ok(percentiles(&mut latencies))
+}
+
+/// Median latencies of `/recover` for an existing account and for an
+/// unknown address, `count` each, alternating.
+async fn recover_medians(base: &str, count: usize) -> Result<(f64, f64), String> {
+    let client = reqwest::Client::new();
+    let known = format!("known-{}@example.com", uuid::Uuid::new_v4().simple());
+    let body = serde_json::json!({"email": known, "password": "correct horse battery staple"});
+    send_timed(client.post(format!("{base}/signup")).json(&body).send()).await?;
+    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..count * 2 {
+        let email = if i % 2 == 0 {
+            known.clone()
+        } else {
+            format!("unknown-{i}@example.com")
+        };
+        let body = serde_json::json!({ "email": email });
+        let reply = send_timed(client.post(format!("{base}/recover")).json(&body).send()).await?;
+        if reply.status != 202 {
+            return Err(format!("/recover answered {}", reply.status));
+        }
+        times[i % 2].push(reply.latency);
+    }
+    let [mut known, mut unknown] = times;
+    known.sort();
+    unknown.sort();
+    Ok((quantile_ms(&known, 0.5), quantile_ms(&unknown, 0.5)))
 }
 
 async fn wait_for(received: &AtomicUsize, count: usize, limit: Duration) -> Result<(), String> {

@@ -31,6 +31,7 @@ pub fn run(
 ) -> Result<PgOnlyReport, String> {
     let size = u32::try_from(threads).unwrap_or(u32::MAX);
     let pool = service_kit::db::pool(
+        "bench",
         &SecretString::from(url.to_owned()),
         size,
         Duration::from_secs(3),

@@ -7,6 +7,10 @@
 //! `domain` types) → `services` (the cache, blocking units of work) →
 //! `store` (diesel).
 
+/// The service's name: its start-up line and the `service` label of
+/// every metric it records.
+pub const SERVICE: &str = "profile-service";
+
 pub mod config;
 pub mod startup;
 pub mod testing;

@@ -201,6 +201,11 @@ where
             .wrap(TracingLogger::<RequestSpan>::new())
     })
     .disable_signals()
+    // A client that closes its side has gone: stop its request (actix
+    // drops the handler's future, so a request waiting for a hashing slot
+    // or a connection leaves the line) instead of finishing work nobody
+    // will read. No client we serve half-closes to wait for an answer.
+    .h1_allow_half_closed(false)
     .workers(workers)
     .max_connections(limits.per_worker)
     .max_connection_rate(limits.rate_per_worker)

@@ -6,6 +6,7 @@ use service_kit::extract::{JsonBody, OneAuthorization};
 use shared::api::{Accepted, EmailRequest, ErrorBody, FieldErrors, ResetRequest};
 use shared::responses::{NotJson, PayloadTooLarge, RateLimited, RequestTimeout, Unavailable};
 
+use crate::client_ip::ClientNetwork;
 use crate::domain::{OneTimeToken, Password};
 use crate::error::AuthError;
 use crate::jobs::Purpose;
@@ -64,12 +65,13 @@ pub async fn recover(
 )]
 pub async fn reset(
     _: OneAuthorization,
+    client: ClientNetwork,
     state: web::Data<AppState>,
     body: JsonBody<ResetRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let ResetRequest { token, password } = body.0;
     let password =
         Password::parse(password).map_err(|problem| FieldErrors::one("password", problem))?;
-    recovery::reset(&state, OneTimeToken::parse(&token), password).await?;
+    recovery::reset(&state, client, OneTimeToken::parse(&token), password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

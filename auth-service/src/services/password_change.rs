@@ -31,7 +31,7 @@ pub async fn change(
     current: String,
     new: Password,
 ) -> Result<(), AuthError> {
-    if state.hash_gate.is_full() {
+    if state.hash_gate.is_full_for(client.0) {
         return Err(AuthError::Shed(Shed::QueueFull));
     }
     let now = Utc::now();
@@ -67,7 +67,7 @@ pub async fn change(
         return Err(AuthError::RateLimited(wait));
     }
     let stored = account.password_hash.clone();
-    let new_hash = with_passwords(state, move |passwords| {
+    let new_hash = with_passwords(state, client, move |passwords| {
         if passwords.verify(&current, Some(&stored)) {
             Ok(Some(passwords.hash(&new)?))
         } else {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use uuid::Uuid;
 
+use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, OneTimeToken, Password};
 use crate::error::AuthError;
 use crate::jobs::{MailRequest, Message, Purpose, SendMail};
@@ -142,6 +143,7 @@ pub fn mail_token(
 /// the route), so it does not use up the token.
 pub async fn reset(
     state: &Arc<AppState>,
+    client: ClientNetwork,
     token: Option<OneTimeToken>,
     password: Password,
 ) -> Result<(), AuthError> {
@@ -159,8 +161,10 @@ pub async fn reset(
     })
     .await?
     .ok_or(AuthError::InvalidGrant(BAD_RESET_TOKEN))?;
-    let password_hash =
-        with_passwords(state, move |passwords| Ok(passwords.hash(&password)?)).await?;
+    let password_hash = with_passwords(state, client, move |passwords| {
+        Ok(passwords.hash(&password)?)
+    })
+    .await?;
     let user = with_conn(state, move |conn, state| {
         Ok(conn.transaction(|conn| {
             let now = Utc::now();

@@ -49,7 +49,7 @@ pub async fn log_in(
     username: &str,
     password: String,
 ) -> Result<TokenResponse, AuthError> {
-    if state.hash_gate.is_full() {
+    if state.hash_gate.is_full_for(client.0) {
         // Shed before any database work: the storm's excess costs nothing.
         measure::login(LoginOutcome::Shed);
         return Err(AuthError::Shed(Shed::QueueFull));
@@ -87,7 +87,7 @@ pub async fn log_in(
         return Err(AuthError::RateLimited(wait));
     }
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let (verified, upgraded) = with_passwords(state, move |passwords| {
+    let (verified, upgraded) = with_passwords(state, client, move |passwords| {
         let verified = passwords.verify(&password, stored.as_deref());
         let upgraded = match stored {
             // A password that no longer meets the signup rules keeps its hash.

@@ -113,11 +113,26 @@ pub fn without_skeleton(
         .load(conn)
 }
 
-/// Sets the skeleton of account `id`; fails on `users_email_skeleton_key`
-/// when another account already looks the same.
-pub fn set_skeleton(conn: &mut PgConnection, id: Uuid, skeleton: &str) -> QueryResult<()> {
-    diesel::update(users::table.find(id))
-        .set(users::email_skeleton.eq(skeleton))
-        .execute(conn)
-        .map(drop)
+/// Sets account `id`'s email to its normal form `email` (a change bumps
+/// `updated_at`) and its skeleton, together; fails on `users_email_key` or
+/// `users_email_skeleton_key`, changing nothing, when another account has
+/// that address or looks the same.
+pub fn set_normal_form(
+    conn: &mut PgConnection,
+    id: Uuid,
+    email: &str,
+    skeleton: &str,
+) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        diesel::update(users::table.find(id).filter(users::email.ne(email)))
+            .set((
+                users::email.eq(email),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        diesel::update(users::table.find(id))
+            .set(users::email_skeleton.eq(skeleton))
+            .execute(conn)
+            .map(drop)
+    })
 }

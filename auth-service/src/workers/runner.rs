@@ -134,7 +134,7 @@ impl Runner {
             Outcome::Later(_) => "retry",
             Outcome::Refused(_) => "failed",
         };
-        metrics::counter!("mail_sent_total", "kind" => template, "result" => result).increment(1);
+        crate::measure::mail_sent(template, result);
         if matches!(outcome, Outcome::Sent) {
             tracing::info!(id = row.id, template, "mail sent");
         }
@@ -171,11 +171,10 @@ impl Runner {
         })
         .await;
         if let Ok((count, oldest)) = pending {
-            metrics::gauge!("mail_outbox_pending").set(count as f64);
-            let age = oldest.map_or(0.0, |oldest| {
-                (Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
+            let age = oldest.map_or(Duration::ZERO, |oldest| {
+                (Utc::now() - oldest).to_std().unwrap_or_default()
             });
-            metrics::gauge!("mail_outbox_oldest_pending_seconds").set(age);
+            crate::measure::outbox_pending(count, age);
         }
     }
 }

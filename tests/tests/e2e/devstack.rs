@@ -51,21 +51,14 @@ impl Drop for Running {
     }
 }
 
-/// Port 0 with a different loopback address on each flag: the kernel picks
-/// free ports as devstack binds, so no other test can take them in between
-/// (a port the test picked and released before devstack bound it was once
-/// taken by another test's connection in CI), and a flag given to the
-/// wrong service shows as the wrong address.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
-    let flags = [("auth", "127.0.0.1"), ("profile", "127.0.0.2")];
-    let mut args = Vec::new();
-    for (service, ip) in flags {
-        args.extend([format!("--{service}-addr"), format!("{ip}:0")]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+/// Starts devstack with `args` and `env` and waits for the line that says
+/// it runs (its JSON), with output read to its end on threads of its own so
+/// it never writes into a closed pipe.
+async fn start(args: &[&str], env: &[(&str, &str)]) -> (Running, serde_json::Value) {
+    let mut command = devstack(args);
+    command.envs(env.iter().copied());
     let mut child = Running(
-        devstack(&args)
+        command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -73,9 +66,8 @@ async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
     );
     let stdout = child.0.stdout.take().unwrap();
     let stderr = child.0.stderr.take().unwrap();
-    // devstack's output is read to its end, so it never writes into a
-    // closed pipe; the line that says the stack runs is sent on, and every
-    // line is kept to show why if devstack exits before it.
+    // The line that says the stack runs is sent on, and every line is kept
+    // to show why if devstack exits before it.
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut seen = Vec::new();
@@ -101,7 +93,24 @@ async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
         ),
         Err(_) => panic!("devstack neither said it was running nor exited in 90 s"),
     };
-    let line: serde_json::Value = serde_json::from_str(&running).unwrap();
+    (child, serde_json::from_str(&running).unwrap())
+}
+
+/// Port 0 with a different loopback address on each flag: the kernel picks
+/// free ports as devstack binds, so no other test can take them in between
+/// (a port the test picked and released before devstack bound it was once
+/// taken by another test's connection in CI), and a flag given to the
+/// wrong service shows as the wrong address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
+    let flags = [("auth", "127.0.0.1"), ("profile", "127.0.0.2")];
+    let mut args = Vec::new();
+    for (service, ip) in flags {
+        args.extend([format!("--{service}-addr"), format!("{ip}:0")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (mut child, line) = start(&args, &[]).await;
+    let running = line.to_string();
     let client = reqwest::Client::new();
     for (service, ip) in flags {
         let url = line[service].as_str().unwrap_or_default();
@@ -129,4 +138,48 @@ async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
     );
     let status = tokio::task::block_in_place(|| child.0.wait()).unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+/// Both services record into the process's one recorder; each listener
+/// serves its own service's series.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_metrics_listener_serves_its_own_services_series() {
+    let args = [
+        "--auth-addr",
+        "127.0.0.1:0",
+        "--profile-addr",
+        "127.0.0.1:0",
+    ];
+    let (_child, line) = start(&args, &[("METRICS_BIND_ADDR", "127.0.0.1:0")]).await;
+    let client = reqwest::Client::new();
+    let url = |name: &str| line[name].as_str().unwrap_or_default().to_owned();
+    let email = crate::support::client::new_email();
+    let body = serde_json::json!({"email": email, "password": crate::support::client::PASSWORD});
+    send(client.post(format!("{}/signup", url("auth"))).json(&body))
+        .await
+        .expect::<serde_json::Value>(201);
+    send(client.get(format!("{}/me", url("profile"))))
+        .await
+        .expect_error(401, shared::api::ErrorCode::InvalidToken);
+    let auth = send(client.get(url("auth_metrics"))).await.body;
+    let profile = send(client.get(url("profile_metrics"))).await.body;
+    for (own, other, text) in [
+        ("auth-service", "profile-service", &auth),
+        ("profile-service", "auth-service", &profile),
+    ] {
+        assert!(
+            text.contains(r#"route="/signup""#) == (own == "auth-service"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(r#"service="{own}""#)),
+            "{own}: {text}"
+        );
+        assert!(
+            !text.contains(other),
+            "{own} serves {other}'s series:\n{text}"
+        );
+    }
+    assert!(!profile.contains("auth_"), "{profile}");
+    assert!(!auth.contains("profile_cache"), "{auth}");
 }

@@ -19,6 +19,7 @@ mod mail_outbox;
 mod mail_recovery;
 mod mail_verify;
 mod me;
+mod metric_labels;
 mod metrics;
 mod outage;
 mod pool;
