@@ -44,7 +44,9 @@ pub fn start_with(addr: SocketAddr, on_mail: OnMail) -> Result<SocketAddr, Catch
         .with_name("devstack")
         .with_ssl(SslConfig::None)
         .map_err(|error| CatcherError::Setup(error.to_string()))?
-        .with_num_threads(2)
+        // A session holds its thread until the client quits, and a sender
+        // keeps a few connections open: room for several senders at once.
+        .with_num_threads(32)
         .with_tcp_listener(listener);
     std::thread::Builder::new()
         .name("mail-catcher".into())

@@ -15,8 +15,14 @@ use crate::jobs::SendMail;
 use crate::mail::config::{MailConfig, SmtpTls};
 use crate::mail::messages;
 
-/// How long one SMTP conversation may take before it counts as failed.
+/// How long one SMTP command may take (lettre's own timeout).
 const TIMEOUT: Duration = Duration::from_secs(20);
+/// How long sending one mail may take in all, from checkout to the
+/// server's answer: lettre's timeout does not cover every wait (a server
+/// that accepts the connection and never greets holds it forever), and a
+/// mail that hangs must not hold up the runner. Under the outbox lease, so
+/// no other runner takes the row meanwhile.
+pub const SEND_LIMIT: Duration = Duration::from_secs(30);
 /// SMTP connections kept open at most.
 const POOL_SIZE: u32 = 4;
 
@@ -72,10 +78,13 @@ impl Mailer {
             Ok(message) => message,
             Err(error) => return Outcome::Refused(format!("cannot write the mail: {error}")),
         };
-        match self.transport.send(message).await {
-            Ok(_) => Outcome::Sent,
-            Err(error) if error.is_permanent() => Outcome::Refused(error.to_string()),
-            Err(error) => Outcome::Later(error.to_string()),
+        match tokio::time::timeout(SEND_LIMIT, self.transport.send(message)).await {
+            Ok(Ok(_)) => Outcome::Sent,
+            Ok(Err(error)) if error.is_permanent() => Outcome::Refused(error.to_string()),
+            Ok(Err(error)) => Outcome::Later(error.to_string()),
+            Err(_) => Outcome::Later(format!(
+                "no answer from the SMTP server within {SEND_LIMIT:?}"
+            )),
         }
     }
 }

@@ -28,8 +28,8 @@ const KINDS: [&str; 2] = [SendMail::KIND, MailRequest::KIND];
 const POLL: Duration = Duration::from_secs(1);
 /// Rows claimed at once (and sent in parallel).
 const BATCH: i64 = 16;
-/// How long a claim keeps a row from other runners: longer than an SMTP
-/// conversation may take.
+/// How long a claim keeps a row from other runners: twice what sending a
+/// mail may take ([`crate::mail::smtp::SEND_LIMIT`]).
 const LEASE: Duration = Duration::from_secs(60);
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);

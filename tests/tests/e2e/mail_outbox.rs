@@ -143,6 +143,44 @@ async fn a_refused_mailbox_is_given_up_at_once_with_its_token_erased() {
     assert!(sink.mails().is_empty());
 }
 
+/// A server that accepts connections and never says a word: lettre's own
+/// timeouts do not cover that wait, so the runner bounds each send itself.
+#[tokio::test]
+async fn an_smtp_server_that_never_answers_does_not_hold_up_the_runner() {
+    let tarpit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tarpit.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((socket, _)) = tarpit.accept().await {
+            sockets.push(socket);
+        }
+    });
+    let stack = TestStack::builder()
+        .auth_env("SMTP_URL", &format!("smtp://127.0.0.1:{port}?tls=none"))
+        .auth_env("MAIL_FROM", "Example <no-reply@example.com>")
+        .auth_env("APP_URL", "https://app.example")
+        .start()
+        .await;
+    stack
+        .signup(&new_email(), PASSWORD)
+        .await
+        .expect::<Value>(201);
+    let mut conn = stack.auth.db();
+    let started = Instant::now();
+    while db::count(
+        &mut conn,
+        "SELECT count(*) FROM outbox WHERE last_error LIKE '%no answer%'",
+    ) == 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the runner is stuck on a silent server"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    held.abort();
+}
+
 #[tokio::test]
 async fn no_token_or_password_of_the_mailed_flows_is_logged() {
     let sink = SmtpSink::start();
