@@ -32,16 +32,8 @@ async fn sign_up(stack: &TestStack, count: usize) -> Vec<String> {
 }
 
 async fn wait_until_outbox_empty(stack: &TestStack) {
-    let mut conn = stack.auth.db();
-    let started = Instant::now();
-    while db::count(
-        &mut conn,
-        "SELECT count(*) FROM outbox WHERE failed_at IS NULL",
-    ) > 0
-    {
-        assert!(started.elapsed() < WAIT, "the outbox did not drain");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let pending = "SELECT count(*) FROM outbox WHERE failed_at IS NULL";
+    db::wait_for_count(&mut stack.auth.db(), pending, |n| n == 0, WAIT).await;
 }
 
 #[tokio::test]
@@ -56,16 +48,8 @@ async fn mail_queued_while_smtp_is_down_arrives_once_it_is_back() {
         .expect(202);
     assert_eq!(body, json!({}));
     // The runner has tried and backed off.
-    let mut conn = stack.auth.db();
-    let started = Instant::now();
-    while db::count(
-        &mut conn,
-        "SELECT count(*) FROM outbox WHERE attempts > 0 AND last_error IS NOT NULL",
-    ) == 0
-    {
-        assert!(started.elapsed() < WAIT, "no failed attempt recorded");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let tried = "SELECT count(*) FROM outbox WHERE attempts > 0 AND last_error IS NOT NULL";
+    db::wait_for_count(&mut stack.auth.db(), tried, |n| n > 0, WAIT).await;
     sink.start_again();
     for email in &emails[1..] {
         assert_eq!(sink.wait_for(email, 1, WAIT).await.len(), 1);
@@ -120,18 +104,13 @@ async fn a_refused_mailbox_is_given_up_at_once_with_its_token_erased() {
     let email = format!("reject-{}", new_email());
     stack.signup(&email, PASSWORD).await.expect::<Value>(201);
     let mut conn = stack.auth.db();
-    let started = Instant::now();
-    while db::count(
+    db::wait_for_count(
         &mut conn,
         "SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL",
-    ) == 0
-    {
-        assert!(
-            started.elapsed() < WAIT,
-            "the refused mail was not given up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        |n| n > 0,
+        WAIT,
+    )
+    .await;
     assert_eq!(
         db::count(
             &mut conn,
@@ -166,18 +145,13 @@ async fn an_smtp_server_that_never_answers_does_not_hold_up_the_runner() {
         .await
         .expect::<Value>(201);
     let mut conn = stack.auth.db();
-    let started = Instant::now();
-    while db::count(
+    db::wait_for_count(
         &mut conn,
         "SELECT count(*) FROM outbox WHERE last_error LIKE '%no answer%'",
-    ) == 0
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the runner is stuck on a silent server"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        |n| n > 0,
+        Duration::from_secs(60),
+    )
+    .await;
     held.abort();
 }
 

@@ -70,12 +70,7 @@ async fn the_mail_interval_lets_one_reset_mail_through_ten_requests() {
     sink.wait_for(&email, 1, WAIT).await;
     // Let the runner resolve every request before counting.
     let mut conn = stack.auth.db();
-    for _ in 0..200 {
-        if db::count(&mut conn, "SELECT count(*) FROM outbox") == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    db::wait_for_count(&mut conn, "SELECT count(*) FROM outbox", |n| n == 0, WAIT).await;
     assert_eq!(db::count(&mut conn, "SELECT count(*) FROM outbox"), 0);
     assert_eq!(sink.mails_to(&email).len(), 1);
 }
