@@ -15,17 +15,12 @@ use crate::support::stack::TestStack;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// Signs up `count` fresh addresses; each answer must come at once.
+/// Signs up `count` fresh addresses.
 async fn sign_up(stack: &TestStack, count: usize) -> Vec<String> {
     let mut emails = Vec::new();
     for _ in 0..count {
         let email = new_email();
-        let started = Instant::now();
         stack.signup(&email, PASSWORD).await.expect::<Value>(201);
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "signup waited on SMTP"
-        );
         emails.push(email);
     }
     emails
@@ -140,10 +135,17 @@ async fn an_smtp_server_that_never_answers_does_not_hold_up_the_runner() {
         .auth_env("APP_URL", "https://app.example")
         .start()
         .await;
+    // A request that waited on SMTP would wait for the whole send limit
+    // (30 s) here; the answer comes long before.
+    let started = Instant::now();
     stack
         .signup(&new_email(), PASSWORD)
         .await
         .expect::<Value>(201);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "signup waited on SMTP"
+    );
     let mut conn = stack.auth.db();
     db::wait_for_count(
         &mut conn,
