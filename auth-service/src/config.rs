@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use service_kit::config::{CommonConfig, ConfigError, EnvReader};
 use shared::keys::KeySet;
-use shared::keys::same_secret;
+
+use crate::mail::config::MailSettings;
 
 /// Everything the auth service reads from the environment.
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct Config {
     pub hash_queue_max: usize,
     /// `HASH_QUEUE_TIMEOUT_MS`: the longest wait for a slot.
     pub hash_queue_timeout: Duration,
+    /// `SMTP_URL`, `EMAIL_VERIFICATION` and the other mail variables.
+    pub mail: MailSettings,
 }
 
 const DEFAULT_METRICS: SocketAddr =
@@ -58,11 +61,13 @@ impl Config {
     pub fn read(mut env: EnvReader) -> Result<Self, ConfigError> {
         let common = CommonConfig::read(&mut env, DEFAULT_BIND, DEFAULT_METRICS);
         let refresh = env.key_set("JWT_REFRESH_KEYS", "JWT_REFRESH_SECRET_KEY");
-        if let (Some(common), Some((refresh_keys, refresh_secret))) = (&common, &refresh) {
-            if let (Some(access), Some(refresh)) = (&common.jwt_secret, refresh_secret)
-                && same_secret(access, refresh)
-            {
-                env.problem("JWT_REFRESH_SECRET_KEY must differ from JWT_SECRET_KEY");
+        if let (Some(common), Some(refresh_keys)) = (&common, &refresh) {
+            // Under any kid, as a set key or the single secret: a key that
+            // signs access tokens must not verify refresh tokens.
+            if common.access_keys.shares_key_with(refresh_keys) {
+                env.problem(
+                    "JWT_REFRESH_SECRET_KEY and JWT_REFRESH_KEYS must differ from every key of JWT_SECRET_KEY and JWT_KEYS: a key signs one kind of token only",
+                );
             }
             let shared_kids: Vec<&str> = common
                 .access_keys
@@ -102,9 +107,10 @@ impl Config {
                 }
             })
             .collect();
+        let mail = MailSettings::read(&mut env);
         env.finish()?;
         match (common, refresh) {
-            (Some(common), Some((refresh_keys, _))) => Ok(Self {
+            (Some(common), Some(refresh_keys)) => Ok(Self {
                 common,
                 refresh_keys,
                 access_ttl: Duration::from_secs(access_minutes * MINUTE),
@@ -118,11 +124,98 @@ impl Config {
                 hash_concurrency: usize::try_from(hash_concurrency).unwrap_or(1),
                 hash_queue_max: usize::try_from(hash_queue_max).unwrap_or(64),
                 hash_queue_timeout: Duration::from_millis(hash_queue_timeout),
+                mail,
             }),
             // A missing required value was recorded above, so finish() failed.
             _ => Err(ConfigError(vec![
                 "required configuration is missing".into(),
             ])),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+
+    const ACCESS: &str = "access-secret-access-secret-0001";
+    const REFRESH: &str = "refresh-secret-refresh-secret-01";
+
+    /// A JWK Set with one signing key `k` under `kid`.
+    fn set(kid: &str, k: &str) -> String {
+        let k = URL_SAFE_NO_PAD.encode(k);
+        format!(
+            r#"{{"keys": [{{"kty": "oct", "kid": "{kid}", "k": "{k}", "key_ops": ["sign"]}}]}}"#
+        )
+    }
+
+    fn problems(pairs: &[(&str, &str)]) -> Option<String> {
+        let base = [("DATABASE_URL", "postgres://localhost/auth")];
+        let env = EnvReader::from_pairs(base.iter().chain(pairs).copied());
+        Config::read(env).err().map(|error| error.to_string())
+    }
+
+    #[test]
+    fn key_sets_that_share_a_key_in_any_form_are_a_config_error() {
+        let cases: [(&str, Vec<(&str, String)>); 5] = [
+            (
+                "the same single secret",
+                vec![
+                    ("JWT_SECRET_KEY", ACCESS.into()),
+                    ("JWT_REFRESH_SECRET_KEY", ACCESS.into()),
+                ],
+            ),
+            (
+                "the refresh set signs with JWT_SECRET_KEY's bytes",
+                vec![
+                    ("JWT_SECRET_KEY", ACCESS.into()),
+                    ("JWT_REFRESH_KEYS", set("r1", ACCESS)),
+                ],
+            ),
+            (
+                "one k under two kids",
+                vec![
+                    ("JWT_KEYS", set("a1", ACCESS)),
+                    ("JWT_REFRESH_KEYS", set("r1", ACCESS)),
+                ],
+            ),
+            (
+                "the access signer is JWT_REFRESH_SECRET_KEY",
+                vec![
+                    ("JWT_KEYS", set("a1", REFRESH)),
+                    ("JWT_REFRESH_SECRET_KEY", REFRESH.into()),
+                ],
+            ),
+            (
+                "an empty kid",
+                vec![
+                    ("JWT_KEYS", set("", ACCESS)),
+                    ("JWT_REFRESH_SECRET_KEY", REFRESH.into()),
+                ],
+            ),
+        ];
+        let mut started = Vec::new();
+        for (case, pairs) in cases {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let Some(line) = problems(&pairs) else {
+                started.push(case);
+                continue;
+            };
+            assert!(!line.contains('\n'), "{case}: {line}");
+            assert!(
+                !line.contains(ACCESS) && !line.contains(REFRESH),
+                "{case}: {line}"
+            );
+        }
+        assert!(started.is_empty(), "these started: {started:?}");
+        let distinct = [
+            ("JWT_KEYS", set("a1", ACCESS)),
+            ("JWT_REFRESH_KEYS", set("r1", REFRESH)),
+        ];
+        let pairs: Vec<(&str, &str)> = distinct.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(problems(&pairs), None, "distinct keys start");
     }
 }

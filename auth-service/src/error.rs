@@ -15,6 +15,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use service_kit::bearer::BearerError;
 use service_kit::db::{DbError, WorkError};
 use service_kit::error::{InfraError, error_response, with_retry_after};
 use shared::api::{ErrorBody, ErrorCode, FieldErrors};
@@ -35,6 +36,16 @@ pub enum AuthError {
     UnsupportedGrantType,
     #[error("email already registered")]
     EmailTaken,
+    /// A Bearer route without a usable access token.
+    #[error(transparent)]
+    Bearer(#[from] service_kit::bearer::BearerError),
+    /// A Bearer route's token belongs to a revoked or expired session, or
+    /// to an account that is gone.
+    #[error("the token's session is revoked")]
+    SessionRevoked,
+    /// `/recover` while no `SMTP_URL` is set.
+    #[error("mail is not configured")]
+    MailDisabled,
     #[error("rate limited for {0:?}")]
     RateLimited(Duration),
     /// The hashing gate is full: shed at once.
@@ -49,6 +60,10 @@ pub enum AuthError {
 
 /// Detail of every failed password login.
 pub const BAD_CREDENTIALS: &str = "Wrong email or password.";
+/// Detail of a right password on an unverified account, when
+/// `EMAIL_VERIFICATION=required`.
+pub const UNVERIFIED: &str =
+    "The email address is not verified yet: follow the link in the verification mail.";
 /// Detail of every refused refresh token.
 pub const BAD_REFRESH_TOKEN: &str = "The refresh token is invalid, expired or revoked.";
 /// Detail of an access token sent where the refresh token is due.
@@ -79,6 +94,36 @@ impl AuthError {
                 StatusCode::CONFLICT,
                 C::EmailTaken,
                 "An account with this email already exists.",
+            ),
+            Self::Bearer(BearerError::Missing) => plain(
+                StatusCode::UNAUTHORIZED,
+                C::InvalidToken,
+                "An access token is required: send Authorization: Bearer <token>.",
+            ),
+            Self::Bearer(BearerError::Invalid) => plain(
+                StatusCode::UNAUTHORIZED,
+                C::InvalidToken,
+                "The access token is invalid or expired.",
+            ),
+            Self::Bearer(BearerError::RefreshTokenSent) => plain(
+                StatusCode::UNAUTHORIZED,
+                C::InvalidToken,
+                service_kit::bearer::REFRESH_TOKEN_SENT,
+            ),
+            Self::Bearer(BearerError::Ambiguous) => plain(
+                StatusCode::BAD_REQUEST,
+                C::InvalidRequest,
+                "Send one Authorization header, not several.",
+            ),
+            Self::SessionRevoked => plain(
+                StatusCode::UNAUTHORIZED,
+                C::InvalidToken,
+                "The access token's session has ended; log in again.",
+            ),
+            Self::MailDisabled => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                C::Unavailable,
+                "Password recovery by mail is not configured on this server.",
             ),
             Self::RateLimited(_) => plain(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -117,6 +162,14 @@ impl ResponseError for AuthError {
                 tracing::warn!("a refresh waited too long for its session's lock");
                 with_retry_after(error_response(status, &body), 1)
             }
+            Self::Bearer(error) => with_challenge(
+                error_response(status, &body),
+                service_kit::bearer::challenge(*error),
+            ),
+            Self::SessionRevoked => with_challenge(
+                error_response(status, &body),
+                service_kit::bearer::challenge(BearerError::Invalid),
+            ),
             Self::Shed(why) => {
                 tracing::warn!(reason = %why, "request shed by the hashing gate");
                 with_retry_after(error_response(status, &body), 1)
@@ -124,6 +177,15 @@ impl ResponseError for AuthError {
             _ => error_response(status, &body),
         }
     }
+}
+
+/// `response` with `WWW-Authenticate: challenge` (RFC 6750 §3).
+fn with_challenge(mut response: HttpResponse, challenge: &'static str) -> HttpResponse {
+    response.headers_mut().insert(
+        actix_web::http::header::WWW_AUTHENTICATE,
+        actix_web::http::header::HeaderValue::from_static(challenge),
+    );
+    response
 }
 
 impl From<FieldErrors> for AuthError {

@@ -3,105 +3,271 @@
 //! hashes at once, at most `HASH_QUEUE_MAX` requests waiting, none longer
 //! than `HASH_QUEUE_TIMEOUT_MS`. A request that cannot get in is shed at
 //! once (503 with `Retry-After`) instead of making every login slower.
+//!
+//! Fair to each client network: one holds at most a quarter of the
+//! waiting places (at least one), and a freed slot goes to the client
+//! networks in turn, oldest request first within each, so one network's
+//! storm neither fills the queue nor stands in front of everyone else.
+//!
+//! A waiting place belongs to the request's future: when the client goes
+//! away, actix drops that future, the place is given back, and the
+//! request never hashes. A hash that has started runs to its end.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::oneshot;
 
 /// Why a request was not let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Shed {
     #[error("the hashing queue is full")]
     QueueFull,
+    #[error("the client network holds its share of the hashing queue")]
+    ClientShare,
     #[error("waited too long for a hashing slot")]
     TimedOut,
 }
 
 /// The gate.
 pub struct HashGate {
-    permits: Arc<Semaphore>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
     concurrency: usize,
-    waiting: AtomicUsize,
     queue_max: usize,
+    per_client: usize,
     timeout: Duration,
 }
 
-impl HashGate {
-    pub fn new(concurrency: usize, queue_max: usize, timeout: Duration) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(concurrency)),
-            concurrency,
-            waiting: AtomicUsize::new(0),
-            queue_max,
-            timeout,
+/// Free slots and who waits, per client network, with whose turn is next.
+#[derive(Default)]
+struct State {
+    free: usize,
+    waiting: usize,
+    queues: HashMap<IpAddr, VecDeque<Waiter>>,
+    /// The networks that have someone waiting, in the order of their turns.
+    turns: VecDeque<IpAddr>,
+    next_id: u64,
+}
+
+struct Waiter {
+    id: u64,
+    wake: oneshot::Sender<Slot>,
+}
+
+/// A hashing slot, held until dropped; then it goes to the next waiter.
+pub struct Slot {
+    shared: Arc<Shared>,
+    /// False for a slot its waiter was gone before it came: the hand-on
+    /// loop passes it on itself.
+    armed: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.armed {
+            hand_on(&self.shared);
         }
     }
+}
 
-    /// A hashing slot, held until the permit is dropped (move it into the
-    /// blocking task, so a client that goes away does not free a slot
-    /// whose hash still runs).
-    pub async fn enter(&self) -> Result<OwnedSemaphorePermit, Shed> {
-        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
-            self.report();
-            return Ok(permit);
-        }
-        let ahead = self.waiting.fetch_add(1, Ordering::SeqCst);
-        let waited = if ahead >= self.queue_max {
-            Err(Shed::QueueFull)
-        } else {
-            self.report();
-            let acquire = Arc::clone(&self.permits).acquire_owned();
-            match tokio::time::timeout(self.timeout, acquire).await {
-                Ok(Ok(permit)) => Ok(permit),
-                Ok(Err(_)) | Err(_) => Err(Shed::TimedOut),
+/// Gives a freed slot to the next network's oldest waiter, or frees it.
+fn hand_on(shared: &Arc<Shared>) {
+    loop {
+        let next = {
+            let mut state = shared.state();
+            match state.next_waiter() {
+                Some(waiter) => waiter,
+                None => {
+                    state.free += 1;
+                    break;
+                }
             }
         };
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        self.report();
-        waited
+        let slot = Slot {
+            shared: Arc::clone(shared),
+            armed: true,
+        };
+        // Sent outside the lock: a slot that comes back (its waiter just
+        // went away) is passed on by this loop, not by its own drop.
+        match next.wake.send(slot) {
+            Ok(()) => break,
+            Err(mut unwanted) => unwanted.armed = false,
+        }
+    }
+    shared.report();
+}
+
+impl State {
+    /// The oldest waiter of the network whose turn it is; that network
+    /// goes to the back of the turns if it has more waiting.
+    fn next_waiter(&mut self) -> Option<Waiter> {
+        while let Some(client) = self.turns.pop_front() {
+            let Some(queue) = self.queues.get_mut(&client) else {
+                continue;
+            };
+            let waiter = queue.pop_front();
+            if queue.is_empty() {
+                self.queues.remove(&client);
+            } else {
+                self.turns.push_back(client);
+            }
+            if let Some(waiter) = waiter {
+                self.waiting -= 1;
+                return Some(waiter);
+            }
+        }
+        None
     }
 
-    /// Whether a request arriving now would be shed at once (every slot
-    /// busy, the queue full): callers check it before any other work, so a
-    /// storm's excess is answered in milliseconds.
-    pub fn is_full(&self) -> bool {
-        self.permits.available_permits() == 0
-            && self.waiting.load(Ordering::SeqCst) >= self.queue_max
+    /// Takes waiter `id` of `client` out of line, if it is still in it.
+    fn leave(&mut self, client: IpAddr, id: u64) {
+        let Some(queue) = self.queues.get_mut(&client) else {
+            return;
+        };
+        let before = queue.len();
+        queue.retain(|waiter| waiter.id != id);
+        self.waiting -= before - queue.len();
+        if queue.is_empty() {
+            self.queues.remove(&client);
+            self.turns.retain(|turn| *turn != client);
+        }
     }
 
-    /// Publishes the queue length and the permits in use.
+    fn held_by(&self, client: IpAddr) -> usize {
+        self.queues.get(&client).map_or(0, VecDeque::len)
+    }
+}
+
+/// A request's place in line, given back when dropped: when the request
+/// got its slot, timed out, or was dropped because its client went away.
+struct Place<'a> {
+    shared: &'a Shared,
+    client: IpAddr,
+    id: u64,
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.shared.state().leave(self.client, self.id);
+        self.shared.report();
+    }
+}
+
+impl HashGate {
+    /// `concurrency` slots, `queue_max` waiting places (a quarter of them,
+    /// rounded up, per client network), `timeout` the longest wait.
+    pub fn new(concurrency: usize, queue_max: usize, timeout: Duration) -> Self {
+        let state = State {
+            free: concurrency,
+            ..State::default()
+        };
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                concurrency,
+                queue_max,
+                per_client: queue_max.div_ceil(4).max(1),
+                timeout,
+            }),
+        }
+    }
+
+    /// A hashing slot for a request from `client` (its network). Move it
+    /// into the blocking task, so a client that goes away does not free a
+    /// slot whose hash still runs.
+    pub async fn enter(&self, client: IpAddr) -> Result<Slot, Shed> {
+        let shared = &self.shared;
+        let (place, woken) = {
+            let mut state = shared.state();
+            if state.free > 0 {
+                state.free -= 1;
+                drop(state);
+                shared.report();
+                return Ok(Slot {
+                    shared: Arc::clone(shared),
+                    armed: true,
+                });
+            }
+            if state.waiting >= shared.queue_max {
+                return Err(Shed::QueueFull);
+            }
+            if state.held_by(client) >= shared.per_client {
+                return Err(Shed::ClientShare);
+            }
+            let (wake, woken) = oneshot::channel();
+            let id = state.next_id;
+            state.next_id += 1;
+            let queue = state.queues.entry(client).or_default();
+            queue.push_back(Waiter { id, wake });
+            if queue.len() == 1 {
+                state.turns.push_back(client);
+            }
+            state.waiting += 1;
+            let place = Place { shared, client, id };
+            (place, woken)
+        };
+        shared.report();
+        let outcome = tokio::time::timeout(shared.timeout, woken).await;
+        drop(place);
+        match outcome {
+            Ok(Ok(slot)) => Ok(slot),
+            Ok(Err(_)) | Err(_) => Err(Shed::TimedOut),
+        }
+    }
+
+    /// Whether a request from `client` arriving now would be shed at once
+    /// (every slot busy, and the queue or the client's share of it full):
+    /// callers check it before any other work, so a storm's excess is
+    /// answered in milliseconds.
+    pub fn is_full_for(&self, client: IpAddr) -> bool {
+        let state = self.shared.state();
+        state.free == 0
+            && (state.waiting >= self.shared.queue_max
+                || state.held_by(client) >= self.shared.per_client)
+    }
+
+    /// How many requests wait now.
+    #[cfg(test)]
+    pub fn waiting(&self) -> usize {
+        self.shared.state().waiting
+    }
+
+    /// How many slots are taken now.
+    #[cfg(test)]
+    pub fn in_use(&self) -> usize {
+        let free = self.shared.state().free;
+        self.shared.concurrency.saturating_sub(free)
+    }
+
+    /// Publishes the queue length and the slots in use.
     pub fn report(&self) {
-        let waiting = self.waiting.load(Ordering::SeqCst);
-        let in_use = self
-            .concurrency
-            .saturating_sub(self.permits.available_permits());
-        metrics::gauge!("auth_hash_gate_waiting").set(waiting as f64);
-        metrics::gauge!("auth_hash_gate_in_use").set(in_use as f64);
+        self.shared.report();
+    }
+}
+
+impl Shared {
+    /// The state, even if a thread panicked holding it (each change is
+    /// made whole before the lock is let go).
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn report(&self) {
+        let (waiting, free) = {
+            let state = self.state();
+            (state.waiting, state.free)
+        };
+        let in_use = self.concurrency.saturating_sub(free);
+        metrics::gauge!("auth_hash_gate_waiting", "service" => crate::SERVICE).set(waiting as f64);
+        metrics::gauge!("auth_hash_gate_in_use", "service" => crate::SERVICE).set(in_use as f64);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[tokio::test]
-    async fn past_the_queue_requests_are_shed_at_once_and_waiters_time_out() {
-        let gate = Arc::new(HashGate::new(1, 1, Duration::from_millis(200)));
-        let held = gate.enter().await.unwrap();
-        let waiter = {
-            let gate = Arc::clone(&gate);
-            tokio::spawn(async move { gate.enter().await.map(drop) })
-        };
-        while gate.waiting.load(Ordering::SeqCst) == 0 {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(gate.enter().await.err(), Some(Shed::QueueFull));
-        assert_eq!(waiter.await.unwrap(), Err(Shed::TimedOut));
-        drop(held);
-        assert!(gate.enter().await.is_ok());
-    }
-}
+mod tests;

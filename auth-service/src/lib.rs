@@ -1,26 +1,39 @@
 //! The auth service: accounts, passwords, sessions and token issuing.
-//! `main.rs` reads the config and calls [`startup::build`]; the end-to-end
-//! tests and the dev stack start the same thing.
+//! `main.rs` reads the [`config`] and calls [`startup::build`]; the
+//! end-to-end tests and the dev stack start the same thing. The one other
+//! way in is [`testing`], for the benchmarks, fuzz targets and tests.
 //!
 //! A request's way: `routes` (parse into `domain` types) → `services`
 //! (limits, hashing, blocking units through `offload`) → `store` (diesel).
+//! Work after the response: `jobs` written to the outbox, run by
+//! `workers`, which send `mail`.
 
-pub mod client_ip;
+/// The service's name: its start-up line and the `service` label of
+/// every metric it records.
+pub const SERVICE: &str = "auth-service";
+
 pub mod config;
-pub mod domain;
-pub mod error;
-pub mod hash_gate;
-pub mod measure;
-pub mod offload;
-pub mod openapi;
-pub mod passwords;
-pub mod rate_limit;
-pub mod routes;
-pub mod schema;
 pub mod secrets;
-pub mod services;
 pub mod startup;
-pub mod state;
-pub mod store;
-pub mod token_endpoint;
-pub mod tokens;
+pub mod testing;
+
+pub(crate) mod bearer;
+pub(crate) mod client_ip;
+pub(crate) mod domain;
+pub(crate) mod error;
+pub(crate) mod hash_gate;
+pub(crate) mod jobs;
+pub(crate) mod mail;
+pub(crate) mod measure;
+pub(crate) mod offload;
+pub(crate) mod openapi;
+pub(crate) mod passwords;
+pub(crate) mod rate_limit;
+pub(crate) mod routes;
+pub(crate) mod schema;
+pub(crate) mod services;
+pub(crate) mod state;
+pub(crate) mod store;
+pub(crate) mod token_endpoint;
+pub(crate) mod tokens;
+pub(crate) mod workers;

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::SERVICE;
+
 /// Registers the help text of every metric below (once, at start-up).
 pub fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
@@ -20,7 +22,20 @@ pub fn describe() {
     );
     describe_counter!(
         "auth_sessions_revoked_total",
-        "Sessions ended, by reason: logout or reuse."
+        "Sessions ended, by reason: logout, reuse, password_reset or password_change."
+    );
+    describe_counter!(
+        "mail_sent_total",
+        "Mail delivery attempts by kind (verify, reset, password_changed) and result (sent, retry, failed)."
+    );
+    describe_gauge!(
+        "mail_outbox_pending",
+        "Mails and mail requests waiting in the outbox (not given up)."
+    );
+    describe_gauge!(
+        "mail_outbox_oldest_pending_seconds",
+        Unit::Seconds,
+        "Age of the oldest mail waiting in the outbox; 0 when none waits."
     );
     describe_histogram!(
         "auth_password_hash_duration_seconds",
@@ -59,25 +74,49 @@ pub fn login(outcome: LoginOutcome) {
         LoginOutcome::RateLimited => "rate_limited",
         LoginOutcome::Shed => "shed",
     };
-    metrics::counter!("auth_logins_total", "outcome" => outcome).increment(1);
+    metrics::counter!("auth_logins_total", "service" => SERVICE, "outcome" => outcome).increment(1);
 }
 
 /// `auth_tokens_issued_total{kind}`: `access` or `refresh`.
 pub fn token_issued(kind: &'static str) {
-    metrics::counter!("auth_tokens_issued_total", "kind" => kind).increment(1);
+    metrics::counter!("auth_tokens_issued_total", "service" => SERVICE, "kind" => kind)
+        .increment(1);
 }
 
 /// `auth_refresh_reuse_detected_total`.
 pub fn reuse_detected() {
-    metrics::counter!("auth_refresh_reuse_detected_total").increment(1);
+    metrics::counter!("auth_refresh_reuse_detected_total", "service" => SERVICE).increment(1);
 }
 
 /// `auth_sessions_revoked_total{reason}`: `logout` or `reuse`.
 pub fn session_revoked(reason: &'static str) {
-    metrics::counter!("auth_sessions_revoked_total", "reason" => reason).increment(1);
+    metrics::counter!("auth_sessions_revoked_total", "service" => SERVICE, "reason" => reason)
+        .increment(1);
+}
+
+/// `auth_sessions_revoked_total{reason}`, by `count` at once.
+pub fn sessions_revoked(reason: &'static str, count: usize) {
+    metrics::counter!("auth_sessions_revoked_total", "service" => SERVICE, "reason" => reason)
+        .increment(u64::try_from(count).unwrap_or(u64::MAX));
+}
+
+/// `mail_sent_total{kind, result}`: one delivery attempt of a `kind` mail
+/// (`verify`, `reset`, `password_changed`) that was `sent`, will `retry`
+/// or `failed` for good.
+pub fn mail_sent(kind: &'static str, result: &'static str) {
+    metrics::counter!("mail_sent_total", "service" => SERVICE, "kind" => kind, "result" => result)
+        .increment(1);
+}
+
+/// `mail_outbox_pending` and `mail_outbox_oldest_pending_seconds`.
+pub fn outbox_pending(count: i64, oldest_age: Duration) {
+    metrics::gauge!("mail_outbox_pending", "service" => SERVICE).set(count as f64);
+    metrics::gauge!("mail_outbox_oldest_pending_seconds", "service" => SERVICE)
+        .set(oldest_age.as_secs_f64());
 }
 
 /// `auth_password_hash_duration_seconds`.
 pub fn hash_duration(elapsed: Duration) {
-    metrics::histogram!("auth_password_hash_duration_seconds").record(elapsed.as_secs_f64());
+    metrics::histogram!("auth_password_hash_duration_seconds", "service" => SERVICE)
+        .record(elapsed.as_secs_f64());
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use diesel::PgConnection;
 use service_kit::error::InfraError;
 
+use crate::client_ip::ClientNetwork;
 use crate::error::AuthError;
 use crate::passwords::Passwords;
 use crate::state::AppState;
@@ -23,14 +24,23 @@ where
     service_kit::db::blocking(&state.pool, move |conn| work(conn, &shared_state)).await
 }
 
-/// Runs `work` (bcrypt) on the blocking thread pool once the hashing gate
-/// lets it in, holding no database connection while it waits or hashes.
-pub async fn with_passwords<T, F>(state: &Arc<AppState>, work: F) -> Result<T, AuthError>
+/// Runs `work` (bcrypt) for a request from `client` on the blocking
+/// thread pool once the hashing gate lets it in, holding no database
+/// connection while it waits or hashes.
+pub async fn with_passwords<T, F>(
+    state: &Arc<AppState>,
+    client: ClientNetwork,
+    work: F,
+) -> Result<T, AuthError>
 where
     F: FnOnce(&Passwords) -> Result<T, AuthError> + Send + 'static,
     T: Send + 'static,
 {
-    let permit = state.hash_gate.enter().await.map_err(AuthError::Shed)?;
+    let permit = state
+        .hash_gate
+        .enter(client.0)
+        .await
+        .map_err(AuthError::Shed)?;
     let state = state.clone();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {

@@ -2,8 +2,8 @@
 //! shared API types.
 
 use shared::api::{
-    ErrorBody, ErrorCode, HealthResponse, RefreshRequest, SignupRequest, TokenResponse,
-    UserResponse,
+    Accepted, EmailRequest, ErrorBody, ErrorCode, HealthResponse, PasswordChangeRequest,
+    RefreshRequest, ResetRequest, SignupRequest, TokenResponse, UserResponse, VerifyRequest,
 };
 use shared::responses::{
     NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
@@ -24,6 +24,11 @@ use crate::routes;
         routes::login::token,
         routes::sessions::refresh,
         routes::sessions::logout,
+        routes::verify::verify,
+        routes::verify::resend,
+        routes::recovery::recover,
+        routes::recovery::reset,
+        routes::password::change,
         service_kit::health::healthz,
         service_kit::health::readyz,
     ),
@@ -33,12 +38,17 @@ use crate::routes;
         TokenResponse,
         RefreshRequest,
         routes::login::TokenRequest,
+        VerifyRequest,
+        EmailRequest,
+        ResetRequest,
+        PasswordChangeRequest,
+        Accepted,
         HealthResponse,
         ErrorBody,
         ErrorCode,
     ), responses(TokenIssued, RequestTimeout, PayloadTooLarge, NotJson, NotForm, RateLimited, Unavailable)),
     tags(
-        (name = "accounts", description = "Sign up."),
+        (name = "accounts", description = "Sign up, verify the address, recover and change the password."),
         (name = "sessions", description = "Log in, refresh, log out."),
         (name = "health", description = "Liveness and readiness."),
     )

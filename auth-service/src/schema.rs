@@ -8,6 +8,30 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         email_skeleton -> Nullable<Text>,
+        email_verified -> Bool,
+    }
+}
+
+diesel::table! {
+    one_time_tokens (user_id, purpose) {
+        user_id -> Uuid,
+        purpose -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        kind -> Text,
+        payload -> Jsonb,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        next_attempt_at -> Timestamptz,
+        failed_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -63,6 +87,7 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(known_networks -> users (user_id));
+diesel::joinable!(one_time_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -70,4 +95,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     login_account_failures,
     known_networks,
+    one_time_tokens,
+    outbox,
 );

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::hash_gate::HashGate;
 use crate::passwords::Passwords;
 use crate::rate_limit::{RateLimit, logins_per_client, per_client};
-use crate::routes::{login, sessions, signup};
+use crate::routes::{login, password, recovery, sessions, signup, verify};
 use crate::state::AppState;
 use crate::store::MIGRATIONS;
 use crate::token_endpoint::oauth_errors;
@@ -29,6 +29,7 @@ const POST: &[Method] = &[Method::POST];
 /// picks a free port; see [`Application::port`]).
 pub async fn build(config: Config) -> Result<Application, StartupError> {
     let pool = service_kit::db::pool(
+        crate::SERVICE,
         &config.common.database_url,
         config.common.db_pool_max_size,
         config.common.db_connect_timeout,
@@ -61,13 +62,20 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         login_failure_account_limit: config.login_failure_account_limit,
         reuse_grace: config.reuse_grace,
         refresh_ttl: config.refresh_ttl,
+        mail: config.mail.clone(),
         network_key,
     });
     let rate_limit = web::Data::new(RateLimit::new(pool.clone(), config.rate_limit_per_minute));
     let trusted_proxies = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
     spawn_rate_limit_sweeper(rate_limit.clone());
-    serve(ServerParts {
-        name: "auth-service",
+    let workers = crate::workers::start(
+        pool.clone(),
+        config.common.database_url.clone(),
+        &config.mail,
+    )
+    .map_err(|error| StartupError::Other(service_kit::error::Chain(&error).to_string()))?;
+    let application = serve(ServerParts {
+        name: crate::SERVICE,
         bind_addr: config.common.bind_addr,
         metrics_addr: config.common.metrics_bind_addr,
         pool,
@@ -99,8 +107,37 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
                         .wrap(from_fn(per_client))
                         .wrap(from_fn(oauth_errors)),
                 )
-                .service(resource("/logout", POST).route(web::post().to(sessions::logout)));
+                .service(resource("/logout", POST).route(web::post().to(sessions::logout)))
+                .service(
+                    resource("/verify", POST)
+                        .route(web::post().to(verify::verify))
+                        .wrap(from_fn(per_client)),
+                )
+                .service(
+                    resource("/verify/resend", POST)
+                        .route(web::post().to(verify::resend))
+                        .wrap(from_fn(per_client)),
+                )
+                .service(
+                    resource("/recover", POST)
+                        .route(web::post().to(recovery::recover))
+                        .wrap(from_fn(per_client)),
+                )
+                .service(
+                    resource("/reset", POST)
+                        .route(web::post().to(recovery::reset))
+                        .wrap(from_fn(per_client)),
+                )
+                .service(
+                    resource("/password", POST)
+                        .route(web::post().to(password::change))
+                        .wrap(from_fn(per_client)),
+                );
         },
+    })?;
+    Ok(match workers {
+        Some(workers) => application.with_background(workers),
+        None => application,
     })
 }
 

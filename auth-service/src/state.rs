@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::client_ip::ClientNetwork;
 use crate::hash_gate::HashGate;
+use crate::mail::config::MailSettings;
 use crate::passwords::Passwords;
 use crate::store::known_networks;
 use crate::tokens::Tokens;
@@ -31,6 +32,8 @@ pub struct AppState {
     /// `REFRESH_TOKEN_EXPIRE_MINUTES`: also how long a network a user
     /// logged in from stays known.
     pub refresh_ttl: Duration,
+    /// Mail, and what verification asks of an account.
+    pub mail: MailSettings,
     /// Keys the hashes of known networks (a server secret, so a copy of
     /// the table does not tell where users log in from).
     pub network_key: Hmac<Sha256>,

@@ -12,6 +12,7 @@ use shared::token::{TokenCodec, TokenError, TokenSettings};
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::store::users::Identity;
 
 /// Both codecs and lifetimes.
 pub struct Tokens {
@@ -104,14 +105,15 @@ impl Tokens {
     pub fn respond(
         &self,
         user: Uuid,
-        email: &str,
+        identity: &Identity,
         session: Uuid,
         refresh_token: String,
         now: DateTime<Utc>,
     ) -> Result<TokenResponse, TokenError> {
         let claims = AccessClaims {
             sub: user,
-            email: email.to_owned(),
+            email: identity.email.clone(),
+            email_verified: identity.email_verified,
             iat: now.timestamp(),
             exp: now.timestamp().saturating_add(seconds(self.access_ttl)),
             iss: self.settings.issuer.clone(),
@@ -127,6 +129,11 @@ impl Tokens {
             token_type: "bearer".to_owned(),
             expires_in: seconds(self.access_ttl),
         })
+    }
+
+    /// The codec that verifies access tokens (the Bearer routes').
+    pub fn access_codec(&self) -> &TokenCodec {
+        &self.access
     }
 
     /// Verifies a refresh token: refresh secret, `typ`, `exp`, `iss`, `aud`.

@@ -1,9 +1,8 @@
-//! Running the stack without Docker: both services in one process against
-//! a throwaway PostgreSQL (or the server in `DATABASE_URL`), for the dev
-//! stack (`stack`); the benchmark (`bench`: the release binaries as
-//! separate processes, wrk, the soak) and its scale mode (`scale`). The
-//! PostgreSQL part is the `test-db` crate's.
+//! The dev stack without Docker: both services in one process against a
+//! throwaway PostgreSQL (or the server in `DATABASE_URL`), which `main.rs`
+//! runs until Ctrl-C and the `bench` crate's scale run starts too. The
+//! PostgreSQL part is the `test-db` crate's; [`mail_catcher`] is where the
+//! auth service's mail goes.
 
-pub mod bench;
-pub mod scale;
+pub mod mail_catcher;
 pub mod stack;

@@ -4,7 +4,9 @@
 //! are set), both services; Ctrl-C stops everything. Other variables of the
 //! services (`BCRYPT_COST`, `RATE_LIMIT_PER_MINUTE`, ...) apply as usual;
 //! `--auth-addr` / `AUTH_BIND_ADDR` and `--profile-addr` /
-//! `PROFILE_BIND_ADDR` move the ports. `--help` says all of it.
+//! `PROFILE_BIND_ADDR` move the ports. The auth service's mail goes to a
+//! local SMTP catcher that prints each mail (unless `SMTP_URL` is set).
+//! `--help` says all of it.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -41,6 +43,16 @@ struct Args {
         value_name = "ADDR"
     )]
     profile_addr: SocketAddr,
+    /// Where the SMTP catcher listens (port 0: any free port). The auth
+    /// service's mail goes there and is printed here, unless SMTP_URL is
+    /// set: then mail goes to that server instead.
+    #[arg(
+        long,
+        env = "DEVSTACK_SMTP_ADDR",
+        default_value = "127.0.0.1:0",
+        value_name = "ADDR"
+    )]
+    smtp_addr: SocketAddr,
 }
 
 #[actix_web::main]
@@ -51,7 +63,14 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let format = LogFormat::from_env_or_detect();
     telemetry::init(format);
-    let options = StackOptions::new(args.auth_addr.to_string(), args.profile_addr.to_string());
+    let mut options = StackOptions::new(args.auth_addr.to_string(), args.profile_addr.to_string());
+    let mail = match catch_mail(args.smtp_addr, &mut options) {
+        Ok(mail) => mail,
+        Err(error) => {
+            tracing::error!("{}", service_kit::error::Chain(&error));
+            return ExitCode::from(1);
+        }
+    };
     let secrets = if options.secrets_given {
         "JWT_SECRET_KEY / JWT_REFRESH_SECRET_KEY from the environment"
     } else {
@@ -69,7 +88,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let running = Running::of(&stack, secrets);
+    let running = Running::of(&stack, secrets, mail);
     let Stack {
         auth,
         profile,
@@ -82,7 +101,8 @@ async fn main() -> ExitCode {
     let mut servers = std::pin::pin!(async {
         tokio::join!(auth.run_until_stopped(), profile.run_until_stopped())
     });
-    let results = match futures::poll!(servers.as_mut()) {
+    let first = std::future::poll_fn(|cx| Poll::Ready(servers.as_mut().poll(cx))).await;
+    let results = match first {
         // Stopped at once: there is nothing running to announce.
         Poll::Ready(results) => results,
         Poll::Pending => {
@@ -105,4 +125,32 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Starts the SMTP catcher and points the auth service's mail at it,
+/// unless `SMTP_URL` names a server of the developer's own. Says where
+/// mail goes.
+fn catch_mail(
+    addr: SocketAddr,
+    options: &mut StackOptions,
+) -> Result<String, devstack::mail_catcher::CatcherError> {
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
+    if set("SMTP_URL") || set("SMTP_URL_FILE") {
+        return Ok("to the server in SMTP_URL".to_owned());
+    }
+    let bound = devstack::mail_catcher::start(addr)?;
+    options
+        .extra
+        .push(("SMTP_URL".into(), format!("smtp://{bound}?tls=none")));
+    if !set("MAIL_FROM") {
+        options
+            .extra
+            .push(("MAIL_FROM".into(), "Dev stack <no-reply@localhost>".into()));
+    }
+    if !set("APP_URL") {
+        options
+            .extra
+            .push(("APP_URL".into(), "http://localhost:3000".into()));
+    }
+    Ok(format!("printed here (SMTP catcher on {bound})"))
 }

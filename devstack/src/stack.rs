@@ -1,5 +1,5 @@
 //! Both services in this process, against a throwaway PostgreSQL (or the
-//! server in `DATABASE_URL`), for the dev stack and the benchmarks.
+//! server in `DATABASE_URL`), for the dev stack and the benchmark's scale run.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -103,7 +103,7 @@ pub fn url(addr: SocketAddr) -> String {
 
 /// What the dev stack tells a person once it runs: where each service,
 /// its Swagger UI and its metrics are, which database and secrets it uses,
-/// and how to stop it.
+/// where mail goes, and how to stop it.
 pub struct Running {
     auth: String,
     profile: String,
@@ -111,12 +111,13 @@ pub struct Running {
     profile_metrics: String,
     database: String,
     secrets: &'static str,
+    mail: String,
 }
 
 impl Running {
     /// The addresses `stack` is bound to; `secrets` says where the JWT
-    /// secrets came from.
-    pub fn of(stack: &Stack, secrets: &'static str) -> Self {
+    /// secrets came from, `mail` where the auth service's mail goes.
+    pub fn of(stack: &Stack, secrets: &'static str, mail: String) -> Self {
         let metrics = |app: &Application| {
             app.metrics_addr().map_or_else(
                 || "off (METRICS_BIND_ADDR is empty)".to_owned(),
@@ -130,6 +131,7 @@ impl Running {
             profile_metrics: metrics(&stack.profile),
             database: stack.database.describe(),
             secrets,
+            mail,
         }
     }
 
@@ -150,6 +152,7 @@ impl Running {
             ),
             ("database", self.database.clone()),
             ("JWT secrets", self.secrets.to_owned()),
+            ("mail", self.mail.clone()),
         ];
         let mut block = String::from("\n  The dev stack is running.\n\n");
         for (what, where_) in rows {
@@ -170,6 +173,7 @@ impl Running {
             auth_metrics = %self.auth_metrics,
             profile_metrics = %self.profile_metrics,
             database = %self.database,
+            mail = %self.mail,
             secrets = self.secrets,
             "dev stack running; Ctrl-C stops it"
         );

@@ -5,7 +5,7 @@
 
 #![no_main]
 
-use auth_service::domain::Email;
+use auth_service::testing::Email;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

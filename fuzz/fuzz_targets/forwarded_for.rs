@@ -9,7 +9,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::http::header::HeaderValue;
-use auth_service::client_ip::{client_behind, forwarded_entries};
+use auth_service::testing::{client_behind, forwarded_entries};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 
 #![no_main]
 
-use auth_service::routes::login::TokenRequest;
+use auth_service::testing::TokenRequest;
 use libfuzzer_sys::fuzz_target;
 use service_kit::extract::parse_form;
 

@@ -72,6 +72,7 @@ pub fn access_claims() -> AccessClaims {
     AccessClaims {
         sub: uuid::Uuid::nil(),
         email: "ada@example.com".into(),
+        email_verified: false,
         iat: now,
         exp: now + 60,
         iss: settings().issuer,

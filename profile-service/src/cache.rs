@@ -103,7 +103,7 @@ impl ProfileCache {
             .get(&user)
             .filter(|profile| profile.mirrors(issued_at));
         let outcome = if found.is_some() { "hit" } else { "miss" };
-        metrics::counter!("profile_cache_lookups_total", "outcome" => outcome).increment(1);
+        metrics::counter!("profile_cache_lookups_total", "service" => crate::SERVICE, "outcome" => outcome).increment(1);
         found
     }
 
@@ -165,7 +165,8 @@ impl ProfileCache {
             self.heard();
             self.listening.store(true, Ordering::SeqCst);
         }
-        metrics::gauge!("profile_cache_listening").set(f64::from(u8::from(listening)));
+        metrics::gauge!("profile_cache_listening", "service" => crate::SERVICE)
+            .set(f64::from(u8::from(listening)));
     }
 }
 

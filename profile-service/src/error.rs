@@ -51,7 +51,7 @@ impl ProfileError {
             Self::RefreshTokenSent => plain(
                 StatusCode::UNAUTHORIZED,
                 C::InvalidToken,
-                "This is a refresh token; send an access token (the access_token of the token response).",
+                service_kit::bearer::REFRESH_TOKEN_SENT,
             ),
             Self::AmbiguousCredentials => plain(
                 StatusCode::BAD_REQUEST,

@@ -142,7 +142,8 @@ fn evict_announced(conn: &mut PgConnection, cache: &ProfileCache) -> diesel::Que
     for notification in conn.notifications_iter() {
         let notification = notification?;
         count += 1;
-        metrics::counter!("profile_cache_notifications_total").increment(1);
+        metrics::counter!("profile_cache_notifications_total", "service" => crate::SERVICE)
+            .increment(1);
         match notification.payload.parse::<Uuid>() {
             Ok(user) => cache.evict(user),
             Err(_) => cache.evict_all(),

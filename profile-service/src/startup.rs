@@ -20,6 +20,7 @@ const GET_PATCH: &[Method] = &[Method::GET, Method::PATCH];
 /// picks a free port; see [`Application::port`]).
 pub async fn build(config: Config) -> Result<Application, StartupError> {
     let pool = service_kit::db::pool(
+        crate::SERVICE,
         &config.common.database_url,
         config.common.db_pool_max_size,
         config.common.db_connect_timeout,
@@ -38,7 +39,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         &config.common.tokens,
     ));
     serve(ServerParts {
-        name: "profile-service",
+        name: crate::SERVICE,
         bind_addr: config.common.bind_addr,
         metrics_addr: config.common.metrics_bind_addr,
         pool,

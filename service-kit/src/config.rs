@@ -168,18 +168,14 @@ impl EnvReader {
     /// The keys of one kind of token: the JWK Set in `set_name` (or its
     /// `_FILE`) and/or the single secret in `secret_name`; one of them is
     /// required.
-    pub fn key_set(
-        &mut self,
-        set_name: &str,
-        secret_name: &str,
-    ) -> Option<(KeySet, Option<SecretString>)> {
+    pub fn key_set(&mut self, set_name: &str, secret_name: &str) -> Option<KeySet> {
         let set = self.secret_or_file(set_name);
         let secret = self.signing_secret(secret_name);
         if self.names_problem(set_name) || self.names_problem(secret_name) {
             return None;
         }
         match KeySet::new(set.as_ref(), secret.as_ref()) {
-            Ok(keys) => Some((keys, secret)),
+            Ok(keys) => Some(keys),
             Err(KeySetError::Empty) => {
                 self.problem(format!(
                     "{secret_name} is required but not set (or set {set_name})"
@@ -193,7 +189,8 @@ impl EnvReader {
         }
     }
 
-    fn names_problem(&self, name: &str) -> bool {
+    /// Whether a problem naming `name` was recorded.
+    pub fn names_problem(&self, name: &str) -> bool {
         self.problems.iter().any(|p| p.contains(name))
     }
 
@@ -259,9 +256,6 @@ pub struct CommonConfig {
     /// `JWT_KEYS` and/or `JWT_SECRET_KEY`: sign (auth) and verify (both)
     /// access tokens.
     pub access_keys: KeySet,
-    /// `JWT_SECRET_KEY` itself, when given (auth compares it with the
-    /// refresh secret).
-    pub jwt_secret: Option<SecretString>,
     /// `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`.
     pub tokens: TokenSettings,
     /// `DB_CONNECT_TIMEOUT_SECONDS`.
@@ -298,6 +292,13 @@ impl CommonConfig {
         } else {
             Some(env.parse_or("METRICS_BIND_ADDR", default_metrics))
         };
+        if let Some(metrics) = metrics_bind_addr
+            && overlap(bind_addr, metrics)
+        {
+            env.problem(format!(
+                "METRICS_BIND_ADDR={metrics} takes the port of BIND_ADDR={bind_addr}: the metrics listener needs a port of its own"
+            ));
+        }
         let cors_allowed_origins = env.list("CORS_ALLOWED_ORIGINS");
         for origin in &cors_allowed_origins {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
@@ -311,8 +312,7 @@ impl CommonConfig {
         env.parse_or("LOG_FORMAT", LogFormat::Json);
         Some(Self {
             database_url: database_url?,
-            access_keys: access_keys.as_ref()?.0.clone(),
-            jwt_secret: access_keys?.1,
+            access_keys: access_keys?,
             tokens: TokenSettings {
                 issuer,
                 audience,
@@ -325,6 +325,16 @@ impl CommonConfig {
             cors_allowed_origins,
         })
     }
+}
+
+/// Whether listeners on `a` and `b` would want the same port: the same
+/// non-zero port on the same address, or on any address when one of them
+/// is bound to all of them (`0.0.0.0`, `::`). Port 0 is the kernel's pick,
+/// a different port each time.
+pub fn overlap(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 /// `LOG_FORMAT`.
@@ -392,6 +402,28 @@ mod tests {
         assert!(
             line.as_deref().is_some_and(|line| !line.contains('\n')),
             "{line:?}"
+        );
+    }
+
+    #[test]
+    fn a_metrics_listener_on_the_service_port_is_a_config_error() {
+        let read = |bind: &str, metrics: &str| {
+            let mut env =
+                EnvReader::from_pairs([("BIND_ADDR", bind), ("METRICS_BIND_ADDR", metrics)]);
+            let default = SocketAddr::from(([127, 0, 0, 1], 9101));
+            CommonConfig::read(&mut env, default, default);
+            env.problems
+                .iter()
+                .any(|problem| problem.starts_with("METRICS_BIND_ADDR="))
+        };
+        assert!(read("127.0.0.1:8001", "127.0.0.1:8001"));
+        assert!(read("0.0.0.0:8001", "127.0.0.1:8001"));
+        assert!(read("127.0.0.1:8001", "[::]:8001"));
+        assert!(!read("127.0.0.1:8001", "127.0.0.1:9101"));
+        assert!(!read("127.0.0.1:8001", "127.0.0.2:8001"));
+        assert!(
+            !read("127.0.0.1:0", "127.0.0.1:0"),
+            "port 0 is a fresh port each time"
         );
     }
 

@@ -18,6 +18,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 mod connections;
 mod error;
+pub mod listen;
 mod pool;
 
 pub use error::{DbError, WorkError};
@@ -33,9 +34,15 @@ use connections::set_timeouts;
 pub use connections::{IDLE_PING, PgConn, PgConnector};
 pub use pool::{PgPool, Turn};
 
-/// A pool of at most `max_size` connections; see [`PgPool::new`].
-pub fn pool(url: &secrecy::SecretString, max_size: u32, connect_timeout: Duration) -> PgPool {
-    PgPool::new(url, max_size, connect_timeout)
+/// `service`'s pool of at most `max_size` connections; see
+/// [`PgPool::new`].
+pub fn pool(
+    service: &'static str,
+    url: &secrecy::SecretString,
+    max_size: u32,
+    connect_timeout: Duration,
+) -> PgPool {
+    PgPool::new(service, url, max_size, connect_timeout)
 }
 
 type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -141,7 +148,7 @@ impl<E> Retry<E> {
     {
         match self {
             Self::Broken(_) => {
-                metrics::counter!("db_retries_total").increment(1);
+                metrics::counter!("db_retries_total", "service" => pool.service()).increment(1);
                 // A fresh connection may have to be opened: the retry gets
                 // the pool's whole timeout for it, whatever the line took.
                 let deadline = turn
@@ -194,11 +201,12 @@ where
 {
     let checkout = pool.get_until(deadline);
     if let Some(asked_at) = asked_at {
-        metrics::histogram!("db_pool_wait_duration_seconds")
+        metrics::histogram!("db_pool_wait_duration_seconds", "service" => pool.service())
             .record(asked_at.elapsed().as_secs_f64());
     }
     let mut conn = checkout.map_err(|error| {
-        metrics::counter!("db_pool_checkout_failures_total").increment(1);
+        metrics::counter!("db_pool_checkout_failures_total", "service" => pool.service())
+            .increment(1);
         Retry::Failed(DbError::from(error).into())
     })?;
     let started = Instant::now();

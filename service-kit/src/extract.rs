@@ -1,9 +1,10 @@
 //! Reading requests the contract's way: the extractor configs that answer
 //! bad JSON, bad forms, a wrong content type, bodies over 64 KiB and bodies
 //! that stall with the JSON error body; [`JsonBody`] (JSON objects only)
-//! and [`FormBody`], which both refuse a charset other than UTF-8; and
-//! [`OneAuthorization`], which refuses a request with two `Authorization`
-//! headers instead of letting the first win. What they do with the bytes
+//! and [`FormBody`], which both refuse two `Content-Type` headers and a
+//! charset other than one UTF-8; and [`OneAuthorization`], which refuses a
+//! request with two `Authorization` headers instead of letting the first
+//! win. What they do with the bytes
 //! of a body is [`parse_json`] and [`parse_form`], pure so they can be
 //! fuzzed (`fuzz/`).
 
@@ -164,7 +165,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if let Err(error) = utf8_only(req, "application/json") {
+        if let Err(error) = one_utf8_content_type(req, "application/json") {
             return Box::pin(std::future::ready(Err(error)));
         }
         // actix reads the body and checks it is JSON (the first half of
@@ -190,7 +191,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for FormBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        if let Err(error) = utf8_only(req, FORM) {
+        if let Err(error) = one_utf8_content_type(req, FORM) {
             return Box::pin(std::future::ready(Err(error)));
         }
         let form = web::Form::<T>::from_request(req, payload);
@@ -204,24 +205,31 @@ pub fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, UrlencodedError
     serde_urlencoded::from_bytes(body).map_err(UrlencodedError::Parse)
 }
 
-/// 415 unless the body's `charset` (if any) is UTF-8.
-fn utf8_only(req: &HttpRequest, expected: &str) -> Result<(), actix_web::Error> {
-    let charset = match req.mime_type() {
-        Ok(Some(mime)) => mime
-            .get_param("charset")
-            .map(|c| c.as_str().to_ascii_lowercase()),
-        _ => None,
-    };
-    match charset.as_deref() {
-        None | Some("utf-8" | "utf8") => Ok(()),
-        Some(other) => {
-            let (status, mut body) = unsupported_media_type(expected);
-            body.detail = format!(
-                "The request body must be UTF-8 ({expected}; charset=utf-8), not charset={other}."
-            );
-            Err(reject("charset is not UTF-8", (status, body)))
-        }
+/// One `Content-Type` naming at most one charset, UTF-8: two headers are
+/// 400 (which one counts would be a guess, as with two `Authorization`
+/// headers), a charset other than UTF-8, or `charset` given twice, 415.
+fn one_utf8_content_type(req: &HttpRequest, expected: &str) -> Result<(), actix_web::Error> {
+    if req.headers().get_all(header::CONTENT_TYPE).count() > 1 {
+        let detail = "Send one Content-Type header, not several.".to_owned();
+        return Err(reject("two Content-Type headers", invalid_request(detail)));
     }
+    let charsets: Vec<String> = match req.mime_type() {
+        Ok(Some(mime)) => mime
+            .params()
+            .filter(|(name, _)| *name == "charset")
+            .map(|(_, value)| value.as_str().trim_matches('"').to_ascii_lowercase())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let refused = match charsets.as_slice() {
+        [] => return Ok(()),
+        [one] if matches!(one.as_str(), "utf-8" | "utf8") => return Ok(()),
+        [other] => format!("not charset={other}"),
+        _ => "with one charset parameter, not several".to_owned(),
+    };
+    let (status, mut body) = unsupported_media_type(expected);
+    body.detail = format!("The request body must be UTF-8 ({expected}; charset=utf-8), {refused}.");
+    Err(reject("charset is not UTF-8", (status, body)))
 }
 
 /// Asserts a request carries at most one `Authorization` header: with two,

@@ -1,8 +1,14 @@
 //! Prometheus metrics: one recorder per process (`metrics` with
 //! `metrics-exporter-prometheus`), the HTTP metrics of every request
-//! ([`http_metrics`], labelled by route *template*, never the raw path),
-//! the pool gauges, and the separate listener that serves `GET /metrics`
-//! (`METRICS_BIND_ADDR`), so the public port never exposes them.
+//! ([`http_metrics`], labelled by route *template*, never the raw path,
+//! and by method from the standard set, anything else `other`: no label
+//! takes a value a client makes up), the pool gauges, and the separate
+//! listener that serves `GET /metrics` (`METRICS_BIND_ADDR`), so the
+//! public port never exposes them.
+//!
+//! Every series carries a `service` label, and each listener serves its
+//! own service's series only: the dev stack runs both services in one
+//! process, on one recorder.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::OnceLock;
@@ -10,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
@@ -115,7 +122,7 @@ pub async fn http_metrics(
     let service = req
         .app_data::<web::Data<ServiceName>>()
         .map_or("unknown", |name| name.0);
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let started = Instant::now();
     let in_flight = metrics::gauge!("http_requests_in_flight", "service" => service);
     in_flight.increment(1);
@@ -130,15 +137,37 @@ pub async fn http_metrics(
     };
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
     let class = format!("{}xx", status / 100);
-    metrics::counter!("http_requests_total", "service" => service, "route" => route.clone(), "method" => method.clone(), "status" => class).increment(1);
+    metrics::counter!("http_requests_total", "service" => service, "route" => route.clone(), "method" => method, "status" => class).increment(1);
     metrics::histogram!("http_request_duration_seconds", "service" => service, "route" => route, "method" => method)
         .record(started.elapsed().as_secs_f64());
     outcome
 }
 
+/// The `method` label of a request: its method when it is one of HTTP's
+/// own (RFC 9110 and PATCH), else `other`. actix accepts any token as a
+/// method, and a label per made-up method would be a new series each
+/// time (a client sending `ZZZ…` grew `/metrics` by megabytes).
+pub fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PATCH,
+    ];
+    STANDARD
+        .iter()
+        .find(|standard| *standard == method)
+        .map_or("other", Method::as_str)
+}
+
 /// Binds `addr` and builds the metrics server (not yet running): `GET
-/// /metrics` in the Prometheus text format, with the pool gauges read at
-/// scrape time.
+/// /metrics` in the Prometheus text format, `service`'s series only
+/// ([`own_series`]), with the pool gauges read at scrape time.
 pub fn serve_metrics(
     addr: SocketAddr,
     service: &'static str,
@@ -154,7 +183,7 @@ pub fn serve_metrics(
             "/metrics",
             web::get().to(move || {
                 record_pool(service, &pool);
-                let body = handle.render();
+                let body = own_series(&handle.render(), service);
                 async move {
                     HttpResponse::Ok()
                         .content_type("text/plain; version=0.0.4; charset=utf-8")
@@ -170,6 +199,50 @@ pub fn serve_metrics(
     Ok((server, local))
 }
 
+/// The part of a rendered scrape that belongs to `service`: the samples
+/// whose `service` label names it (and any without one), with the
+/// `# HELP` and `# TYPE` lines of the families that keep a sample.
+pub fn own_series(text: &str, service: &str) -> String {
+    let mut own = String::with_capacity(text.len());
+    // The comment lines of the family being read, until a sample of it
+    // is kept; whether one was.
+    let (mut family, mut header, mut kept) = ("", String::new(), false);
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if kept {
+                own.push('\n');
+            }
+            (family, kept) = ("", false);
+            header.clear();
+        } else if line.starts_with('#') {
+            let name = line.split_whitespace().nth(2).unwrap_or_default();
+            if name != family {
+                (family, kept) = (name, false);
+                header.clear();
+            }
+            header.push_str(line);
+            header.push('\n');
+        } else if service_label(line).is_none_or(|label| label == service) {
+            own.push_str(&header);
+            header.clear();
+            own.push_str(line);
+            own.push('\n');
+            kept = true;
+        }
+    }
+    own
+}
+
+/// The value of a sample line's `service` label, if it has one.
+fn service_label(sample: &str) -> Option<&str> {
+    let (_, rest) = sample.split_once('{')?;
+    let (labels, _) = rest.rsplit_once('}')?;
+    labels
+        .split("\",")
+        .find_map(|pair| pair.strip_prefix("service=\""))
+        .map(|value| value.trim_end_matches('"'))
+}
+
 fn record_pool(service: &'static str, pool: &PgPool) {
     let state = pool.state();
     let idle = f64::from(state.idle_connections);
@@ -179,4 +252,51 @@ fn record_pool(service: &'static str, pool: &PgPool) {
     metrics::gauge!("db_pool_max_connections", "service" => service)
         .set(f64::from(pool.max_size()));
     metrics::gauge!("db_pool_waiting", "service" => service).set(pool.waiting() as f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_made_up_method_is_other_and_the_standard_ones_are_themselves() {
+        let made_up = Method::from_bytes("Z".repeat(2000).as_bytes()).unwrap_or_default();
+        assert_eq!(method_label(&made_up), "other");
+        let webdav = Method::from_bytes(b"PROPFIND").unwrap_or_default();
+        assert_eq!(method_label(&webdav), "other");
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+    }
+
+    #[test]
+    fn a_listener_serves_its_own_services_series_and_their_help() {
+        let scrape = "\
+# HELP http_requests_total HTTP requests.
+# TYPE http_requests_total counter
+http_requests_total{service=\"auth-service\",route=\"/login\"} 3
+http_requests_total{service=\"profile-service\",route=\"/me\"} 5
+
+# HELP auth_logins_total Logins.
+# TYPE auth_logins_total counter
+auth_logins_total{service=\"auth-service\",outcome=\"success\"} 1
+
+# TYPE profile_cache_listening gauge
+profile_cache_listening{service=\"profile-service\"} 1
+
+# TYPE process_up gauge
+process_up 1
+";
+        let auth = own_series(scrape, "auth-service");
+        assert!(auth.contains("route=\"/login\"} 3") && auth.contains("auth_logins_total{"));
+        assert!(auth.contains("# HELP auth_logins_total") && auth.contains("process_up 1"));
+        assert!(!auth.contains("profile"), "{auth}");
+        let profile = own_series(scrape, "profile-service");
+        assert!(profile.contains("route=\"/me\"} 5") && profile.contains("# TYPE profile_cache"));
+        assert!(!profile.contains("auth"), "{profile}");
+        assert_eq!(
+            own_series(scrape, "auth-service"),
+            auth,
+            "the same each time"
+        );
+    }
 }

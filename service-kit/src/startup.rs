@@ -7,7 +7,6 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::process::ExitCode;
 
-use crate::config::{ConfigError, LogFormat};
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::{Method, header};
@@ -16,7 +15,9 @@ use actix_web::{App, HttpServer, Resource, guard, web};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::{self as swagger_ui, SwaggerUi};
 
+use crate::background::Background;
 use crate::body_deadline::body_deadline;
+use crate::config::{ConfigError, LogFormat};
 use crate::db::PgPool;
 use crate::error::Chain;
 use crate::extract::{form_config, json_config};
@@ -49,6 +50,7 @@ pub struct Application {
     addr: SocketAddr,
     server: Server,
     metrics: Option<(Server, SocketAddr)>,
+    background: Vec<Background>,
 }
 
 impl Application {
@@ -63,9 +65,16 @@ impl Application {
         self.metrics.as_ref().map(|(_, addr)| *addr)
     }
 
+    /// Runs `task` beside the server until it stops.
+    pub fn with_background(mut self, task: Background) -> Self {
+        self.background.push(task);
+        self
+    }
+
     /// Serves until SIGTERM or Ctrl-C (SIGINT), then stops accepting and
-    /// lets in-flight requests finish (up to 30 s). actix alone would treat
-    /// Ctrl-C as a forced stop that drops them.
+    /// lets in-flight requests finish (up to 30 s), then stops the
+    /// background tasks. actix alone would treat Ctrl-C as a forced stop
+    /// that drops them.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let metrics = self.metrics.map(|(server, _)| {
@@ -83,7 +92,11 @@ impl Application {
                 metrics.stop(true).await;
             }
         });
-        self.server.await
+        let served = self.server.await;
+        for task in self.background {
+            task.stop().await;
+        }
+        served
     }
 }
 
@@ -197,6 +210,11 @@ where
             .wrap(TracingLogger::<RequestSpan>::new())
     })
     .disable_signals()
+    // A client that closes its side has gone: stop its request (actix
+    // drops the handler's future, so a request waiting for a hashing slot
+    // or a connection leaves the line) instead of finishing work nobody
+    // will read. No client we serve half-closes to wait for an answer.
+    .h1_allow_half_closed(false)
     .workers(workers)
     .max_connections(limits.per_worker)
     .max_connection_rate(limits.rate_per_worker)
@@ -215,6 +233,7 @@ where
         addr: local,
         server,
         metrics,
+        background: Vec::new(),
     })
 }
 

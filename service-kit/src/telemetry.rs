@@ -1,17 +1,24 @@
 //! Logging through `tracing`: human-readable on a terminal, one JSON object
 //! per line otherwise, with actix's and r2d2's `log` records and panics
-//! routed through the same subscriber so no line escapes the format.
+//! routed through the same subscriber so no line escapes the format. Each
+//! request has a span and one line ([`requests`]); a client's broken
+//! request is a WARN, never an ERROR ([`client_faults`]).
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+mod client_faults;
+mod requests;
+
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::config::LogFormat;
 use tracing::Span;
-use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::LogFormat;
+pub use client_faults::{ClientFaults, is_client_fault};
+pub use requests::{RequestSpan, access_log};
 
 /// Installs the global subscriber (once per process; later calls are
 /// ignored, which lets the dev stack run both services in one process).
@@ -19,52 +26,26 @@ use tracing_subscriber::EnvFilter;
 /// `session`) when there is one.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stdout);
+    let subscriber = tracing_subscriber::registry()
+        .with(filter)
+        .with(ClientFaults);
     let installed = match format {
-        LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+        LogFormat::Pretty => subscriber.with(lines).try_init(),
+        LogFormat::Json => subscriber
+            .with(
+                lines
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .try_init(),
     };
     if installed.is_ok() {
         std::panic::set_hook(Box::new(|info| {
             tracing::error!(panic = %info, "panic");
         }));
-    }
-}
-
-/// The span of each request (tracing-actix-web's, with a request id), plus
-/// the `user` and `session` it acts for once they are known. The one log
-/// line per request is [`access_log`]'s.
-pub struct RequestSpan;
-
-impl RootSpanBuilder for RequestSpan {
-    fn on_request_start(request: &ServiceRequest) -> Span {
-        let span = tracing_actix_web::root_span!(
-            request,
-            user = tracing::field::Empty,
-            session = tracing::field::Empty
-        );
-        // The query string could carry a secret: log the path only.
-        span.record("http.target", request.path());
-        // tracing-actix-web believes Forwarded/X-Forwarded-For from anyone;
-        // log the peer, which no client can forge.
-        if let Some(peer) = request.peer_addr() {
-            span.record("http.client_ip", tracing::field::display(peer.ip()));
-        }
-        span
-    }
-
-    fn on_request_end<B: MessageBody>(
-        span: Span,
-        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
-    ) {
-        DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
 
@@ -76,27 +57,13 @@ pub fn record_session(user: uuid::Uuid, session: uuid::Uuid) {
     span.record("session", tracing::field::display(session));
 }
 
-/// One log line per request: method, path (never the query string, which
-/// could carry a secret), status and latency, inside the request's span.
-pub async fn access_log(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let outcome = next.call(req).await;
-    let status = match &outcome {
-        Ok(response) => response.status(),
-        Err(error) => error.as_response_error().status_code(),
-    };
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if status.is_server_error() {
-        tracing::warn!(%method, %path, status = status.as_u16(), latency_ms, "request");
-    } else {
-        tracing::info!(%method, %path, status = status.as_u16(), latency_ms, "request");
+/// `value` as a log line may hold it: at most `max` characters, the cut
+/// marked with `…`. For anything a client controls.
+pub fn capped(value: &str, max: usize) -> Cow<'_, str> {
+    match value.char_indices().nth(max) {
+        None => Cow::Borrowed(value),
+        Some((end, _)) => Cow::Owned(format!("{}…", &value[..end])),
     }
-    outcome
 }
 
 /// An error and each of its sources, joined by `: `, for one log line.
@@ -111,5 +78,21 @@ impl fmt::Display for Chain<'_> {
             source = cause.source();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capped;
+
+    #[test]
+    fn long_client_values_are_cut_and_marked_short_ones_kept() {
+        assert_eq!(capped("GET", 16), "GET");
+        assert_eq!(
+            capped(&"Z".repeat(2000), 16),
+            format!("{}…", "Z".repeat(16))
+        );
+        assert_eq!(capped("ééé", 2), "éé…", "cut at a character, not a byte");
+        assert_eq!(capped("", 0), "");
     }
 }

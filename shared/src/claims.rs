@@ -33,6 +33,10 @@ pub struct AccessClaims {
     pub sub: Uuid,
     /// The user's email when the token was issued.
     pub email: String,
+    /// Whether that email was verified then (the OpenID Connect claim).
+    /// Tokens issued before the claim existed lack it: `false`.
+    #[serde(default)]
+    pub email_verified: bool,
     /// Issued at, seconds since the epoch.
     pub iat: i64,
     /// Expires at, seconds since the epoch.

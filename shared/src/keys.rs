@@ -4,14 +4,15 @@
 //! verifies tokens without `kid`. Key material never appears in `Debug`,
 //! `Display` or an error.
 
+mod jwks;
+
 use std::collections::HashMap;
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyOperations, ThumbprintHash};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
+
+use jwks::{Parsed, parse_set};
 
 /// The shortest secret or key the contract accepts, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -25,6 +26,8 @@ pub enum KeySetError {
     NotOct(usize),
     #[error("key #{0} has a kid with a control character")]
     ControlInKid(usize),
+    #[error("key #{0} has an empty kid (leave kid out for the key's thumbprint)")]
+    EmptyKid(usize),
     #[error("key {0} has a k that is not base64url")]
     BadBase64(String),
     #[error("key {0} is shorter than {MIN_SECRET_BYTES} bytes")]
@@ -45,6 +48,9 @@ pub struct KeySet {
     legacy: Option<(EncodingKey, DecodingKey)>,
     /// The bytes of the key that signs, for deriving other keys from.
     signing_material: Option<SecretSlice<u8>>,
+    /// The bytes of every key, the single secret's included: what another
+    /// kind of token must never share ([`KeySet::shares_key_with`]).
+    materials: Vec<SecretSlice<u8>>,
 }
 
 impl KeySet {
@@ -61,20 +67,41 @@ impl KeySet {
                 DecodingKey::from_secret(bytes),
             )
         });
-        let (signer, by_kid, set_material) = match jwks {
+        let Parsed {
+            signer,
+            by_kid,
+            signing_material,
+            mut materials,
+        } = match jwks {
             Some(jwks) => parse_set(jwks.expose_secret())?,
-            None => (None, HashMap::new(), None),
+            None => Parsed::default(),
         };
         if signer.is_none() && legacy.is_none() {
             return Err(KeySetError::Empty);
         }
         let legacy_material =
             secret.map(|s| SecretSlice::from(s.expose_secret().as_bytes().to_vec()));
+        materials.extend(legacy_material.clone());
         Ok(Self {
             signer,
             by_kid,
             legacy,
-            signing_material: set_material.or(legacy_material),
+            signing_material: signing_material.or(legacy_material),
+            materials,
+        })
+    }
+
+    /// Whether any key of this set, its single secret included, is also a
+    /// key of `other` (compared in constant time), whatever their `kid`s:
+    /// a key that signed an access token must never verify a refresh
+    /// token, or the reverse.
+    pub fn shares_key_with(&self, other: &KeySet) -> bool {
+        use subtle::ConstantTimeEq;
+        self.materials.iter().any(|mine| {
+            other
+                .materials
+                .iter()
+                .any(|theirs| bool::from(mine.expose_secret().ct_eq(theirs.expose_secret())))
         })
     }
 
@@ -121,59 +148,6 @@ impl fmt::Debug for KeySet {
     }
 }
 
-type Parsed = (
-    Option<(String, EncodingKey)>,
-    HashMap<String, DecodingKey>,
-    Option<SecretSlice<u8>>,
-);
-
-fn parse_set(json: &str) -> Result<Parsed, KeySetError> {
-    let set: JwkSet = serde_json::from_str(json).map_err(|_| KeySetError::NotAJwkSet)?;
-    let mut signers = Vec::new();
-    let mut material = None;
-    let mut by_kid = HashMap::new();
-    for (index, jwk) in set.keys.iter().enumerate() {
-        let AlgorithmParameters::OctetKey(oct) = &jwk.algorithm else {
-            return Err(KeySetError::NotOct(index));
-        };
-        // RFC 7638: a kid left out is the key's thumbprint.
-        let kid = jwk
-            .common
-            .key_id
-            .clone()
-            .unwrap_or_else(|| jwk.thumbprint(ThumbprintHash::SHA256));
-        // Errors and config problems name kids, each on one line.
-        if kid.chars().any(char::is_control) {
-            return Err(KeySetError::ControlInKid(index));
-        }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(oct.value.trim_end_matches('='))
-            .map_err(|_| KeySetError::BadBase64(kid.clone()))?;
-        if bytes.len() < MIN_SECRET_BYTES {
-            return Err(KeySetError::TooShort(kid));
-        }
-        let signs = jwk
-            .common
-            .key_operations
-            .as_ref()
-            .is_some_and(|ops| ops.contains(&KeyOperations::Sign));
-        if signs {
-            signers.push((kid.clone(), EncodingKey::from_secret(&bytes)));
-            material = Some(SecretSlice::from(bytes.clone()));
-        }
-        if by_kid
-            .insert(kid.clone(), DecodingKey::from_secret(&bytes))
-            .is_some()
-        {
-            return Err(KeySetError::DuplicateKid(kid));
-        }
-    }
-    if signers.len() != 1 {
-        return Err(KeySetError::SignerCount(signers.len()));
-    }
-    Ok((signers.pop(), by_kid, material))
-}
-
 /// A new random secret: 64 hex characters from two v4 UUIDs (244 bits from
 /// the operating system's CSPRNG), comfortably over [`MIN_SECRET_BYTES`].
 pub fn random_secret() -> String {
@@ -184,101 +158,38 @@ pub fn random_secret() -> String {
     )
 }
 
-/// Whether two secrets are the same, compared in constant time.
-pub fn same_secret(a: &SecretString, b: &SecretString) -> bool {
-    use subtle::ConstantTimeEq;
-    bool::from(
-        a.expose_secret()
-            .as_bytes()
-            .ct_eq(b.expose_secret().as_bytes()),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::jwks::tests::{key, set};
     use super::*;
 
-    fn key(kid: Option<&str>, bytes: &[u8], sign: bool) -> serde_json::Value {
-        let mut key = serde_json::json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode(bytes)});
-        if let Some(kid) = kid {
-            key["kid"] = kid.into();
-        }
-        key["key_ops"] = if sign {
-            serde_json::json!(["sign", "verify"])
-        } else {
-            serde_json::json!(["verify"])
+    #[test]
+    fn sets_that_share_a_key_under_any_kid_or_as_the_single_secret_are_told() {
+        let (a, b) = ([b'a'; 32], [b'b'; 32]);
+        let secret = |bytes: &[u8]| {
+            let text = String::from_utf8(bytes.to_vec()).unwrap();
+            KeySet::new(None, Some(&SecretString::from(text))).unwrap()
         };
-        key
-    }
-
-    fn set(keys: Vec<serde_json::Value>) -> Result<KeySet, KeySetError> {
-        let json = serde_json::json!({ "keys": keys }).to_string();
-        KeySet::new(Some(&SecretString::from(json)), None)
-    }
-
-    #[test]
-    fn exactly_one_key_signs() {
-        let k = [7u8; 32];
-        assert_eq!(
-            set(vec![key(Some("a"), &k, false)]).err(),
-            Some(KeySetError::SignerCount(0))
+        let access = set(vec![key(Some("access"), &a, true)]).unwrap();
+        let refresh_same_k = set(vec![key(Some("refresh"), &a, true)]).unwrap();
+        let refresh_verify_only =
+            set(vec![key(Some("r1"), &b, true), key(Some("r2"), &a, false)]).unwrap();
+        let refresh_other = set(vec![key(Some("refresh"), &b, true)]).unwrap();
+        assert!(access.shares_key_with(&refresh_same_k));
+        assert!(access.shares_key_with(&refresh_verify_only));
+        assert!(
+            access.shares_key_with(&secret(&a)),
+            "a set key is the secret"
         );
-        assert_eq!(
-            set(vec![key(Some("a"), &k, true), key(Some("b"), &k, true)]).err(),
-            Some(KeySetError::SignerCount(2))
-        );
-        let keys = set(vec![key(Some("a"), &k, true), key(Some("b"), &k, false)]).unwrap();
-        assert_eq!(keys.signing().map(|(kid, _)| kid), Some(Some("a")));
-        assert!(keys.verifying(Some("b")).is_some());
-        assert!(keys.verifying(Some("c")).is_none());
-        assert!(keys.verifying(None).is_none(), "no legacy secret");
-    }
-
-    #[test]
-    fn short_keys_duplicate_kids_and_other_types_are_refused() {
-        assert_eq!(
-            set(vec![key(Some("a"), &[1; 31], true)]).err(),
-            Some(KeySetError::TooShort("a".into()))
-        );
-        let k = [7u8; 32];
-        assert_eq!(
-            set(vec![key(Some("a"), &k, true), key(Some("a"), &k, false)]).err(),
-            Some(KeySetError::DuplicateKid("a".into()))
-        );
-        let rsa = serde_json::json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"});
-        assert_eq!(set(vec![rsa]).err(), Some(KeySetError::NotOct(0)));
-        let garbage = KeySet::new(Some(&SecretString::from("[1,2]".to_owned())), None);
-        assert_eq!(garbage.err(), Some(KeySetError::NotAJwkSet));
-    }
-
-    #[test]
-    fn a_kid_with_a_control_character_is_refused() {
-        // Caught by `fuzz/` (config): the kid went into the one-line
-        // configuration error with its newline.
-        let k = [7u8; 32];
-        for kid in ["a\nb", "\u{1b}[31m", "tab\t"] {
-            assert_eq!(
-                set(vec![key(Some(kid), &k, true)]).err(),
-                Some(KeySetError::ControlInKid(0)),
-                "{kid:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_missing_kid_is_the_rfc_7638_thumbprint() {
-        // RFC 7638 §3.1 over {"k":…,"kty":"oct"}, computed independently.
-        let keys = set(vec![key(None, &[0u8; 32], true)]).unwrap();
-        let kid = keys.kids().next().unwrap().to_owned();
-        let canonical = format!(
-            r#"{{"k":"{}","kty":"oct"}}"#,
-            URL_SAFE_NO_PAD.encode([0u8; 32])
-        );
-        use sha2::Digest;
-        let expected = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes()));
-        assert_eq!(kid, expected);
+        assert!(secret(&a).shares_key_with(&refresh_same_k));
+        assert!(secret(&a).shares_key_with(&secret(&a)));
+        assert!(!access.shares_key_with(&refresh_other));
+        assert!(!secret(&a).shares_key_with(&secret(&b)));
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub enum TokenError {
     /// Nothing to sign with (a verify-only configuration).
     #[error("no signing key configured")]
     NoSigningKey,
+    /// The header has `crit`: it names extensions the token's meaning
+    /// depends on, and this codec understands none (RFC 7515 §4.1.11).
+    #[error("token header has crit, naming extensions this verifier does not understand")]
+    CriticalExtension,
 }
 
 /// Where tokens come from and whom they are for, shared by issuer and
@@ -78,9 +82,14 @@ impl TokenCodec {
     }
 
     /// Verifies signature, algorithm, `exp`, `iat`, `iss`, `aud` and `typ`,
-    /// and returns the claims.
+    /// and returns the claims. A header with `crit` is refused whatever it
+    /// lists (even `[]`, which RFC 7515 forbids): we implement no JWS
+    /// extension, so none can be critical to us.
     pub fn decode<C: Claims>(&self, token: &str) -> Result<C, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
+        if header.crit.is_some() {
+            return Err(TokenError::CriticalExtension);
+        }
         let key = self
             .keys
             .verifying(header.kid.as_deref())
@@ -144,6 +153,7 @@ mod tests {
         AccessClaims {
             sub: Uuid::new_v4(),
             email: "a@example.com".into(),
+            email_verified: false,
             iat,
             exp,
             iss: "auth-service".into(),
@@ -218,6 +228,24 @@ mod tests {
             set("new").decode::<AccessClaims>(&legacy),
             Err(TokenError::UnknownKey)
         ));
+    }
+
+    #[test]
+    fn a_header_naming_critical_extensions_is_refused_even_when_signed_right() {
+        let now = chrono::Utc::now().timestamp();
+        let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+        for crit in [vec!["exp".to_owned()], vec!["b64".to_owned()], Vec::new()] {
+            let mut header = Header::new(Algorithm::HS256);
+            header.crit = Some(crit.clone());
+            let token = jsonwebtoken::encode(&header, &access(now, now + 60), &key).unwrap();
+            assert!(
+                matches!(
+                    codec(SECRET).decode::<AccessClaims>(&token),
+                    Err(TokenError::CriticalExtension)
+                ),
+                "crit {crit:?} was accepted"
+            );
+        }
     }
 
     #[test]

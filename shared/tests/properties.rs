@@ -51,19 +51,28 @@ fn times() -> impl Strategy<Value = (i64, i64)> {
 }
 
 fn access_claims() -> impl Strategy<Value = AccessClaims> {
-    (uuid(), any::<String>(), times(), uuid(), uuid()).prop_map(
-        |(sub, email, (iat, exp), jti, sid)| AccessClaims {
-            sub,
-            email,
-            iat,
-            exp,
-            iss: settings().issuer,
-            aud: settings().audience,
-            jti,
-            sid,
-            typ: TokenType::Access,
-        },
+    (
+        uuid(),
+        any::<String>(),
+        any::<bool>(),
+        times(),
+        uuid(),
+        uuid(),
     )
+        .prop_map(
+            |(sub, email, email_verified, (iat, exp), jti, sid)| AccessClaims {
+                sub,
+                email,
+                email_verified,
+                iat,
+                exp,
+                iss: settings().issuer,
+                aud: settings().audience,
+                jti,
+                sid,
+                typ: TokenType::Access,
+            },
+        )
 }
 
 fn refresh_claims() -> impl Strategy<Value = RefreshClaims> {

@@ -2,8 +2,11 @@
 //! hand the work to [`crate::services`], and shape the response.
 
 pub mod login;
+pub mod password;
+pub mod recovery;
 pub mod sessions;
 pub mod signup;
+pub mod verify;
 
 use actix_web::HttpResponse;
 use actix_web::http::header;

@@ -15,8 +15,9 @@ use uuid::Uuid;
 
 use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, Password};
-use crate::error::{ACCESS_TOKEN_SENT, AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN};
+use crate::error::{ACCESS_TOKEN_SENT, AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN, UNVERIFIED};
 use crate::hash_gate::Shed;
+use crate::mail::config::EmailVerification;
 use crate::measure::{self, LoginOutcome};
 use crate::offload::{with_conn, with_passwords};
 use crate::state::AppState;
@@ -49,7 +50,7 @@ pub async fn log_in(
     username: &str,
     password: String,
 ) -> Result<TokenResponse, AuthError> {
-    if state.hash_gate.is_full() {
+    if state.hash_gate.is_full_for(client.0) {
         // Shed before any database work: the storm's excess costs nothing.
         measure::login(LoginOutcome::Shed);
         return Err(AuthError::Shed(Shed::QueueFull));
@@ -87,7 +88,7 @@ pub async fn log_in(
         return Err(AuthError::RateLimited(wait));
     }
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let (verified, upgraded) = with_passwords(state, move |passwords| {
+    let (verified, upgraded) = with_passwords(state, client, move |passwords| {
         let verified = passwords.verify(&password, stored.as_deref());
         let upgraded = match stored {
             // A password that no longer meets the signup rules keeps its hash.
@@ -109,6 +110,12 @@ pub async fn log_in(
         measure::login(LoginOutcome::InvalidGrant);
         return Err(AuthError::InvalidGrant(BAD_CREDENTIALS));
     };
+    // Said only once the password is right: it tells nothing to a guesser.
+    if state.mail.verification == EmailVerification::Required && !user.email_verified {
+        measure::login(LoginOutcome::InvalidGrant);
+        tracing::info!(user = %user.id, "login refused: address not verified");
+        return Err(AuthError::InvalidGrant(UNVERIFIED));
+    }
     with_conn(state, move |conn, state| {
         if let Some(hash) = upgraded {
             users::set_password_hash(conn, user.id, &hash)?;
@@ -125,7 +132,7 @@ pub async fn log_in(
         tracing::info!("session opened");
         Ok(state
             .tokens
-            .respond(user.id, &user.email, session, refresh.token, now)?)
+            .respond(user.id, &user.identity(), session, refresh.token, now)?)
     })
     .await
 }
@@ -154,13 +161,16 @@ pub async fn refresh(
             &row_for(&successor, Some(claims.jti), now),
             state.reuse_grace,
         )?;
-        let (email, refresh_token) = match rotation {
-            Rotation::Rotated { email } => {
+        let (identity, refresh_token) = match rotation {
+            Rotation::Rotated { identity } => {
                 // A network a session is refreshed from stays known too.
                 state.remember_network(conn, claims.sub, &client, now)?;
-                (email, successor.token)
+                (identity, successor.token)
             }
-            Rotation::Replayed { email, successor } => {
+            Rotation::Replayed {
+                identity,
+                successor,
+            } => {
                 tracing::info!("retired refresh token replayed within the grace window");
                 let token = state.tokens.reissue_refresh(
                     claims.sub,
@@ -169,7 +179,7 @@ pub async fn refresh(
                     successor.issued_at.timestamp(),
                     successor.expires_at.timestamp(),
                 )?;
-                (email, token)
+                (identity, token)
             }
             Rotation::ReuseDetected => {
                 measure::reuse_detected();
@@ -181,7 +191,7 @@ pub async fn refresh(
         };
         Ok(state
             .tokens
-            .respond(claims.sub, &email, claims.sid, refresh_token, now)?)
+            .respond(claims.sub, &identity, claims.sid, refresh_token, now)?)
     })
     .await
 }

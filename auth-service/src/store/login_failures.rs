@@ -172,3 +172,12 @@ pub fn forget(
     .execute(conn)
     .map(drop)
 }
+
+/// Forgets every failed attempt on `email`, from any network (a password
+/// reset proved the owner holds the mailbox).
+pub fn clear(conn: &mut PgConnection, email: &str) -> QueryResult<()> {
+    diesel::delete(login_failures::table.filter(login_failures::email.eq(email))).execute(conn)?;
+    diesel::delete(login_account_failures::table.find(email))
+        .execute(conn)
+        .map(drop)
+}

@@ -3,6 +3,8 @@
 
 pub mod known_networks;
 pub mod login_failures;
+pub mod one_time_tokens;
+pub mod outbox;
 pub mod rate_limits;
 pub mod sessions;
 pub mod users;

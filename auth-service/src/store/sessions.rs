@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::schema::{refresh_tokens, sessions, users};
+use crate::store::users::Identity;
 
 /// How long a refresh waits for its session's row lock before giving up.
 const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '5s'";
@@ -55,17 +56,17 @@ pub struct IssuedToken {
     pub expires_at: DateTime<Utc>,
 }
 
-/// What presenting a refresh token did. `email` is the account's current
-/// one, read in the same transaction, for the new access token.
+/// What presenting a refresh token did. `identity` is the account's
+/// current one, read in the same transaction, for the new access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// First use: the token is retired and its successor stored.
-    Rotated { email: String },
+    Rotated { identity: Identity },
     /// A second use within the grace window while the successor is still
     /// unused: the caller hands out that same successor again, so the
     /// session keeps one live chain.
     Replayed {
-        email: String,
+        identity: Identity,
         successor: IssuedToken,
     },
     /// A second use after the grace window (or once the successor was used
@@ -172,7 +173,10 @@ pub fn rotate(
         if token.expires_at <= now {
             return Ok(Rotation::Refused);
         }
-        let email = users::table.find(user).select(users::email).first(conn)?;
+        let identity = users::table
+            .find(user)
+            .select(Identity::as_select())
+            .first(conn)?;
         let Some(used_at) = token.used_at else {
             diesel::update(refresh_tokens::table.find(token.id))
                 .set(refresh_tokens::used_at.eq(now))
@@ -186,7 +190,7 @@ pub fn rotate(
                     sessions::expires_at.eq(successor.expires_at),
                 ))
                 .execute(conn)?;
-            return Ok(Rotation::Rotated { email });
+            return Ok(Rotation::Rotated { identity });
         };
         // A clock stepping back makes the elapsed time negative: that is
         // not "within the window" when there is no window.
@@ -202,7 +206,10 @@ pub fn rotate(
                 .first(conn)
                 .optional()?;
             if let Some(successor) = unused_successor {
-                return Ok(Rotation::Replayed { email, successor });
+                return Ok(Rotation::Replayed {
+                    identity,
+                    successor,
+                });
             }
         }
         revoke(conn, session.id, now)?;
@@ -254,4 +261,39 @@ fn revoke(conn: &mut PgConnection, session: Uuid, now: DateTime<Utc>) -> QueryRe
     .set(sessions::revoked_at.eq(now))
     .execute(conn)
     .map(drop)
+}
+
+/// Revokes every live session of `user` but `except` (the caller's, when
+/// it keeps its own); how many it revoked.
+pub fn revoke_all(
+    conn: &mut PgConnection,
+    user: Uuid,
+    except: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::id.ne(except.unwrap_or(Uuid::nil()))),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)
+}
+
+/// Whether `session` of `user` is neither revoked nor expired.
+pub fn is_live(
+    conn: &mut PgConnection,
+    user: Uuid,
+    session: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        sessions::table
+            .find(session)
+            .filter(sessions::user_id.eq(user))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now)),
+    ))
+    .get_result(conn)
 }

@@ -13,8 +13,27 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub password_hash: String,
+    pub email_verified: bool,
     pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+}
+
+/// What an access token says of its account: read when the token is
+/// issued, so a refresh carries a changed or newly verified address.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct Identity {
+    pub email: String,
+    pub email_verified: bool,
+}
+
+impl User {
+    /// What this account's access tokens say of it.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            email: self.email.clone(),
+            email_verified: self.email_verified,
+        }
+    }
 }
 
 /// An account to create.
@@ -25,6 +44,7 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub email_skeleton: &'a str,
     pub password_hash: &'a str,
+    pub email_verified: bool,
 }
 
 /// Inserts `user`; a taken email fails on the `users_email_key`
@@ -45,7 +65,28 @@ pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option
         .optional()
 }
 
-/// Replaces the password hash (a cost upgrade).
+/// The account `id`, if it exists.
+pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks the address of account `id` as verified.
+pub fn mark_verified(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .filter(users::email_verified.eq(false))
+        .set((
+            users::email_verified.eq(true),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Replaces the password hash (a cost upgrade, a reset or a change).
 pub fn set_password_hash(conn: &mut PgConnection, id: Uuid, hash: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set((
@@ -72,11 +113,26 @@ pub fn without_skeleton(
         .load(conn)
 }
 
-/// Sets the skeleton of account `id`; fails on `users_email_skeleton_key`
-/// when another account already looks the same.
-pub fn set_skeleton(conn: &mut PgConnection, id: Uuid, skeleton: &str) -> QueryResult<()> {
-    diesel::update(users::table.find(id))
-        .set(users::email_skeleton.eq(skeleton))
-        .execute(conn)
-        .map(drop)
+/// Sets account `id`'s email to its normal form `email` (a change bumps
+/// `updated_at`) and its skeleton, together; fails on `users_email_key` or
+/// `users_email_skeleton_key`, changing nothing, when another account has
+/// that address or looks the same.
+pub fn set_normal_form(
+    conn: &mut PgConnection,
+    id: Uuid,
+    email: &str,
+    skeleton: &str,
+) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        diesel::update(users::table.find(id).filter(users::email.ne(email)))
+            .set((
+                users::email.eq(email),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        diesel::update(users::table.find(id))
+            .set(users::email_skeleton.eq(skeleton))
+            .execute(conn)
+            .map(drop)
+    })
 }

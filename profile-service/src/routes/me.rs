@@ -14,16 +14,16 @@ use crate::error::ProfileError;
 use crate::services::profiles;
 use crate::store::profiles::Profile;
 
-impl From<&Profile> for ProfileResponse {
-    fn from(profile: &Profile) -> Self {
-        Self {
-            id: profile.user_id,
-            email: profile.email.clone(),
-            display_name: profile.display_name.clone(),
-            bio: profile.bio.clone(),
-            created_at: profile.created_at,
-            updated_at: profile.updated_at,
-        }
+/// The profile as of the token presented (`email_verified` is its claim).
+fn response(profile: &Profile, email_verified: bool) -> ProfileResponse {
+    ProfileResponse {
+        id: profile.user_id,
+        email: profile.email.clone(),
+        email_verified,
+        display_name: profile.display_name.clone(),
+        bio: profile.bio.clone(),
+        created_at: profile.created_at,
+        updated_at: profile.updated_at,
     }
 }
 
@@ -45,8 +45,9 @@ pub async fn get_me(
     cache: web::Data<ProfileCache>,
     user: Authenticated,
 ) -> Result<HttpResponse, ProfileError> {
+    let email_verified = user.0.email_verified;
     let profile = profiles::get(&pool, &cache, user.0).await?;
-    Ok(HttpResponse::Ok().json(ProfileResponse::from(&*profile)))
+    Ok(HttpResponse::Ok().json(response(&profile, email_verified)))
 }
 
 /// Changes `display_name` and/or `bio`; a field left out stays, `null`
@@ -75,6 +76,7 @@ pub async fn patch_me(
     body: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, ProfileError> {
     let changes = parse_patch(body.0)?;
+    let email_verified = user.0.email_verified;
     let profile = profiles::change(&pool, &cache, user.0, changes).await?;
-    Ok(HttpResponse::Ok().json(ProfileResponse::from(&profile)))
+    Ok(HttpResponse::Ok().json(response(&profile, email_verified)))
 }

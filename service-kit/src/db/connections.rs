@@ -33,6 +33,8 @@ pub struct PgConnector {
     inner: ConnectionManager<PgConnection>,
     /// Bumped whenever a connection believed good turns out broken.
     suspicion: Arc<AtomicU64>,
+    /// The service whose connections these are (a metrics label).
+    service: &'static str,
 }
 
 /// A pooled PostgreSQL connection and what is known about its health.
@@ -79,6 +81,7 @@ impl DerefMut for PgConn {
 /// Marks its connection broken when a query fails for want of a server.
 struct Watch {
     broken: Arc<AtomicBool>,
+    service: &'static str,
 }
 
 impl Instrumentation for Watch {
@@ -89,7 +92,8 @@ impl Instrumentation for Watch {
             && is_unreachable(error)
             && !self.broken.swap(true, Ordering::SeqCst)
         {
-            metrics::counter!("db_connections_broken_total").increment(1);
+            metrics::counter!("db_connections_broken_total", "service" => self.service)
+                .increment(1);
         }
     }
 }
@@ -111,6 +115,7 @@ impl ManageConnection for PgConnector {
         let broken = Arc::new(AtomicBool::new(false));
         conn.set_instrumentation(Watch {
             broken: broken.clone(),
+            service: self.service,
         });
         Ok(PgConn {
             conn,
@@ -157,6 +162,7 @@ impl ManageConnection for PgConnector {
 /// A pool that opens connections on demand (none at build time) and waits
 /// at most `connect_timeout` for one.
 pub(super) fn pool(
+    service: &'static str,
     url: &SecretString,
     max_size: u32,
     connect_timeout: Duration,
@@ -164,6 +170,7 @@ pub(super) fn pool(
     let manager = PgConnector {
         inner: ConnectionManager::new(url.expose_secret()),
         suspicion: Arc::default(),
+        service,
     };
     Pool::builder()
         .max_size(max_size)

@@ -38,6 +38,8 @@ pub struct PgPool {
     turns: Arc<Semaphore>,
     /// How many requests are waiting for a turn now.
     waiting: Arc<AtomicUsize>,
+    /// The service it serves: the `service` label of its metrics.
+    service: &'static str,
 }
 
 /// A request's turn at a connection: while it is held, a connection is
@@ -69,16 +71,27 @@ impl Drop for Waiting<'_> {
 }
 
 impl PgPool {
-    /// A pool of at most `max_size` connections that opens them on demand
-    /// (none at build time) and lets a request wait at most
+    /// `service`'s pool of at most `max_size` connections that opens them
+    /// on demand (none at build time) and lets a request wait at most
     /// `connect_timeout` for one before giving up ([`DbError::PoolTimeout`]).
-    pub fn new(url: &SecretString, max_size: u32, connect_timeout: Duration) -> Self {
+    pub fn new(
+        service: &'static str,
+        url: &SecretString,
+        max_size: u32,
+        connect_timeout: Duration,
+    ) -> Self {
         let size = usize::try_from(max_size).unwrap_or(Semaphore::MAX_PERMITS);
         Self {
-            connections: connections::pool(url, max_size, connect_timeout),
+            connections: connections::pool(service, url, max_size, connect_timeout),
             turns: Arc::new(Semaphore::new(size.min(Semaphore::MAX_PERMITS))),
             waiting: Arc::default(),
+            service,
         }
+    }
+
+    /// The service the pool serves (its metrics' `service` label).
+    pub fn service(&self) -> &'static str {
+        self.service
     }
 
     /// Waits (async, first come first served) for a turn at a connection,
@@ -90,9 +103,10 @@ impl PgPool {
         let permit = tokio::time::timeout_at(deadline.into(), self.turns.clone().acquire_owned())
             .await
             .map_err(|_| {
-                metrics::histogram!("db_pool_wait_duration_seconds")
+                metrics::histogram!("db_pool_wait_duration_seconds", "service" => self.service)
                     .record(asked_at.elapsed().as_secs_f64());
-                metrics::counter!("db_pool_checkout_failures_total").increment(1);
+                metrics::counter!("db_pool_checkout_failures_total", "service" => self.service)
+                    .increment(1);
                 DbError::PoolTimeout(None)
             })?
             .map_err(|closed| DbError::Task(closed.to_string()))?;

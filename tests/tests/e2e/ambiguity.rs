@@ -1,5 +1,6 @@
 //! Requests that could be read two ways are refused, never guessed at:
-//! two `Authorization` headers, and bodies in a charset other than UTF-8.
+//! two `Authorization` or `Content-Type` headers, and bodies in a charset
+//! other than one UTF-8.
 
 use serde_json::Value;
 use shared::api::{ErrorCode, ProfileResponse};
@@ -128,4 +129,64 @@ async fn a_charset_other_than_utf8_is_415_on_every_body_taking_route() {
         .refresh(&tokens.refresh_token)
         .await
         .expect::<Value>(200);
+}
+
+#[tokio::test]
+async fn two_content_types_are_400_and_any_charset_but_one_utf8_is_415() {
+    let stack = TestStack::start().await;
+    let email = crate::support::client::new_email();
+    let signup = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
+    let login = format!("username={email}&password={PASSWORD}");
+    let json = "application/json";
+    let form = "application/x-www-form-urlencoded";
+    let form_two_charsets = format!("{form}; charset=utf-8; charset=latin1");
+    // (route, body, the Content-Type headers in order, status)
+    let cases = [
+        ("/signup", &signup, vec![json, "text/plain"], 400),
+        ("/signup", &signup, vec!["text/plain", json], 400),
+        ("/signup", &signup, vec![json, json], 400),
+        ("/login", &login, vec![form, json], 400),
+        (
+            "/signup",
+            &signup,
+            vec!["application/json; charset=utf-8; charset=latin1"],
+            415,
+        ),
+        (
+            "/signup",
+            &signup,
+            vec!["application/json; charset=latin1; charset=utf-8"],
+            415,
+        ),
+        (
+            "/signup",
+            &signup,
+            vec!["application/json; charset=utf-8; charset=utf-8"],
+            415,
+        ),
+        ("/login", &login, vec![form_two_charsets.as_str()], 415),
+    ];
+    for (path, body, content_types, status) in cases {
+        let request = content_types
+            .iter()
+            .fold(stack.client.post(stack.auth_url(path)), |request, value| {
+                request.header("content-type", *value)
+            })
+            .body(body.clone());
+        let reply = send(request).await;
+        let code = if status == 400 {
+            ErrorCode::InvalidRequest
+        } else {
+            ErrorCode::UnsupportedMediaType
+        };
+        assert_eq!(
+            reply.status.as_u16(),
+            status,
+            "{path} {content_types:?}: {}",
+            reply.body
+        );
+        reply.expect_error(status, code);
+    }
+    // None of them made the account: its signup now is the first.
+    stack.signup(&email, PASSWORD).await.expect::<Value>(201);
 }

@@ -74,7 +74,7 @@ async fn cache_hits(stack: &TestStack, replica: &Service) -> u64 {
     counter(
         stack,
         replica,
-        "profile_cache_lookups_total{outcome=\"hit\"}",
+        "profile_cache_lookups_total{service=\"profile-service\",outcome=\"hit\"}",
     )
     .await
 }
@@ -83,7 +83,14 @@ async fn cache_hits(stack: &TestStack, replica: &Service) -> u64 {
 /// echo of an earlier change is still on its way).
 async fn heard(stack: &TestStack, replica: &Service, count: u64) {
     let deadline = Instant::now() + Duration::from_secs(5);
-    while counter(stack, replica, "profile_cache_notifications_total").await < count {
+    while counter(
+        stack,
+        replica,
+        "profile_cache_notifications_total{service=\"profile-service\"}",
+    )
+    .await
+        < count
+    {
         assert!(
             Instant::now() < deadline,
             "{} heard of fewer than {count} changes",
@@ -183,7 +190,7 @@ async fn a_change_through_one_replica_is_seen_by_the_other_at_once_even_after_it
     );
     let listeners = format!(
         "FROM pg_stat_activity WHERE application_name = '{}' AND datname = '{database}'",
-        profile_service::listener::APPLICATION_NAME
+        profile_service::testing::LISTENER_APPLICATION_NAME
     );
     let killed = sql(
         &mut admin,
@@ -253,5 +260,13 @@ async fn a_database_restart_costs_a_read_nothing_once_the_database_is_back() {
     assert_eq!(gets(tokens.clone()).await, [200; 6]);
     assert_eq!(gets(tokens).await, [200; 6]);
     // (Not because a connection survived the restart.)
-    assert!(counter(&stack, &stack.profile, "db_retries_total").await >= 1);
+    assert!(
+        counter(
+            &stack,
+            &stack.profile,
+            "db_retries_total{service=\"profile-service\"}"
+        )
+        .await
+            >= 1
+    );
 }

@@ -21,6 +21,15 @@ fn bad_configuration_exits_2_with_one_line_naming_each_variable() {
     let secret = shared::keys::random_secret();
     let other = shared::keys::random_secret();
     let unset = [("DATABASE_URL", ""), ("JWT_SECRET_KEY", "")];
+    let signing = |kid: &str, k: &str| {
+        use base64::Engine;
+        let k = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k);
+        format!(
+            r#"{{"keys": [{{"kty": "oct", "kid": "{kid}", "k": "{k}", "key_ops": ["sign"]}}]}}"#
+        )
+    };
+    let (refresh_set_of_access, access_set) = (signing("r1", &secret), signing("a1", &secret));
+    let (access_set_of_refresh, nameless) = (signing("a1", &other), signing("", &secret));
     // (binary, variables changed from a valid environment, what the line names)
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<&'a str>);
     let cases: Vec<Case> = vec![
@@ -46,6 +55,43 @@ fn bad_configuration_exits_2_with_one_line_naming_each_variable() {
                 ("JWT_REFRESH_SECRET_KEY", &secret),
             ],
             vec!["must differ"],
+        ),
+        (
+            "auth-service",
+            vec![
+                ("JWT_SECRET_KEY", &secret),
+                ("JWT_REFRESH_KEYS", &refresh_set_of_access),
+            ],
+            vec!["must differ"],
+        ),
+        (
+            "auth-service",
+            vec![
+                ("JWT_KEYS", &access_set),
+                ("JWT_REFRESH_KEYS", &refresh_set_of_access),
+            ],
+            vec!["must differ"],
+        ),
+        (
+            "auth-service",
+            vec![
+                ("JWT_KEYS", &access_set_of_refresh),
+                ("JWT_REFRESH_SECRET_KEY", &other),
+            ],
+            vec!["must differ"],
+        ),
+        (
+            "profile-service",
+            vec![("JWT_KEYS", &nameless)],
+            vec!["JWT_KEYS", "empty kid"],
+        ),
+        (
+            "auth-service",
+            vec![
+                ("BIND_ADDR", "127.0.0.1:18001"),
+                ("METRICS_BIND_ADDR", "127.0.0.1:18001"),
+            ],
+            vec!["METRICS_BIND_ADDR", "BIND_ADDR"],
         ),
         (
             "auth-service",
@@ -88,6 +134,7 @@ fn bad_configuration_exits_2_with_one_line_naming_each_variable() {
             !line.contains(&secret) && !line.contains(&other),
             "a secret was printed"
         );
+        assert!(!line.contains("Address already in use"), "{case}: {line}");
     }
 }
 

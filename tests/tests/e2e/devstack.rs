@@ -111,6 +111,14 @@ fn interrupt(mut child: Running) {
     assert_eq!(status.code(), Some(0));
 }
 
+/// Starts devstack with `args` and `env` and returns it with the line
+/// that says it runs (JSON logs), parsed.
+async fn start(args: &[&str], env: &[(&str, &str)]) -> (Running, serde_json::Value) {
+    let (child, lines) = start_until(args, env, "dev stack running").await;
+    let line = lines.last().map(String::as_str).unwrap_or_default();
+    (child, serde_json::from_str(line).unwrap())
+}
+
 /// Port 0 with a different loopback address on each flag: the kernel picks
 /// free ports as devstack binds, so no other test can take them in between
 /// (a port the test picked and released before devstack bound it was once
@@ -124,9 +132,8 @@ async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
         args.extend([format!("--{service}-addr"), format!("{ip}:0")]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (child, lines) = start_until(&args, &[], "dev stack running").await;
-    let running = lines.last().unwrap();
-    let line: serde_json::Value = serde_json::from_str(running).unwrap();
+    let (child, line) = start(&args, &[]).await;
+    let running = line.to_string();
     let client = reqwest::Client::new();
     for (service, ip) in flags {
         let url = line[service].as_str().unwrap_or_default();
@@ -147,9 +154,53 @@ async fn the_ports_come_from_flags_and_ctrl_c_stops_everything() {
     interrupt(child);
 }
 
+/// Both services record into the process's one recorder; each listener
+/// serves its own service's series.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_metrics_listener_serves_its_own_services_series() {
+    let args = [
+        "--auth-addr",
+        "127.0.0.1:0",
+        "--profile-addr",
+        "127.0.0.1:0",
+    ];
+    let (_child, line) = start(&args, &[("METRICS_BIND_ADDR", "127.0.0.1:0")]).await;
+    let client = reqwest::Client::new();
+    let url = |name: &str| line[name].as_str().unwrap_or_default().to_owned();
+    let email = crate::support::client::new_email();
+    let body = serde_json::json!({"email": email, "password": crate::support::client::PASSWORD});
+    send(client.post(format!("{}/signup", url("auth"))).json(&body))
+        .await
+        .expect::<serde_json::Value>(201);
+    send(client.get(format!("{}/me", url("profile"))))
+        .await
+        .expect_error(401, shared::api::ErrorCode::InvalidToken);
+    let auth = send(client.get(url("auth_metrics"))).await.body;
+    let profile = send(client.get(url("profile_metrics"))).await.body;
+    for (own, other, text) in [
+        ("auth-service", "profile-service", &auth),
+        ("profile-service", "auth-service", &profile),
+    ] {
+        assert!(
+            text.contains(r#"route="/signup""#) == (own == "auth-service"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(r#"service="{own}""#)),
+            "{own}: {text}"
+        );
+        assert!(
+            !text.contains(other),
+            "{own} serves {other}'s series:\n{text}"
+        );
+    }
+    assert!(!profile.contains("auth_"), "{profile}");
+    assert!(!auth.contains("profile_cache"), "{auth}");
+}
+
 /// On a terminal (pretty logs) a person gets a short block after actix's
 /// start-up lines: where each service, its Swagger UI and its metrics
-/// are, and how to stop; the logs follow it.
+/// are, where mail goes, and how to stop; the logs follow it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_reads_a_short_block_once_the_stack_runs() {
     let args = [
@@ -199,6 +250,11 @@ async fn a_person_reads_a_short_block_once_the_stack_runs() {
             .await
             .expect::<HealthResponse>(200);
     }
+    let mail = row("mail").join(" ");
+    assert!(
+        mail.starts_with("mail printed here (SMTP catcher on 127.0.0.1:"),
+        "{mail}"
+    );
     let metrics = row("metrics");
     assert_eq!(metrics.len(), 3, "{metrics:?}");
     for url in &metrics[1..] {

@@ -82,6 +82,18 @@ async fn a_route_of_the_other_service_is_pointed_to() {
         let body = reply.expect_error(404, ErrorCode::NotFound);
         assert_eq!(body.detail, detail, "{method} {url}");
     }
+    // The lists the 404 points with are each service's own routes.
+    for (base, routes) in [
+        (&stack.auth.base_url, shared::api::AUTH_ROUTES),
+        (&stack.profile.base_url, shared::api::PROFILE_ROUTES),
+    ] {
+        let doc: serde_json::Value = send(stack.client.get(format!("{base}/openapi.json")))
+            .await
+            .expect(200);
+        for route in routes {
+            assert!(doc["paths"][route].is_object(), "{route} is not in {base}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -84,3 +84,68 @@ async fn logs_are_json_lines_without_passwords_hashes_or_tokens() {
         "requests are tied to sessions"
     );
 }
+
+/// Sends `bytes` on a connection of its own and reads the answer to its end.
+async fn raw_exchange(base_url: &str, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer));
+    assert!(read.await.is_ok(), "the server kept the connection open");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_clients_mistakes_are_logged_capped_and_never_as_errors() {
+    let stack = TestStack::start().await;
+    let long = "Z".repeat(2000);
+    let method = reqwest::Method::from_bytes(long.as_bytes()).unwrap();
+    let agent = format!("agent-{long}");
+    let path = format!("/p{long}");
+    for base in [&stack.auth.base_url, &stack.profile.base_url] {
+        let reply = crate::support::client::send(
+            stack
+                .client
+                .request(method.clone(), format!("{base}{path}"))
+                .header("user-agent", &agent),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 404, "{}", reply.body);
+        // A header line without a colon: actix's parser refuses it.
+        let head = "GET /healthz HTTP/1.1\r\nHost: x\r\nthis line has no colon\r\n\r\n";
+        let answer = raw_exchange(base, head.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    }
+    for service in [&stack.auth, &stack.profile] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let seen = |lines: &[String]| {
+            let request = lines
+                .iter()
+                .any(|l| l.contains("\"message\":\"request\"") && l.contains("\"status\":404"));
+            let broken = lines
+                .iter()
+                .any(|l| l.contains("\"level\":\"WARN\"") && l.contains("broken request"));
+            request && broken
+        };
+        while !seen(&service.logs()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "lines missing: {:?}",
+                service.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for line in service.logs() {
+            assert!(
+                !line.contains("\"level\":\"ERROR\""),
+                "a client's mistake at ERROR: {line}"
+            );
+            assert!(
+                !line.contains(&"Z".repeat(300)),
+                "a client's value logged whole: {line}"
+            );
+        }
+    }
+}

@@ -54,10 +54,10 @@ async fn metrics_are_served_on_their_own_port_with_route_templates() {
             .starts_with("text/plain")
     );
     for expected in [
-        r#"auth_logins_total{outcome="success"} 1"#,
-        r#"auth_logins_total{outcome="invalid_grant"} 1"#,
-        r#"auth_tokens_issued_total{kind="access"} 2"#,
-        r#"auth_sessions_revoked_total{reason="logout"} 1"#,
+        r#"auth_logins_total{service="auth-service",outcome="success"} 1"#,
+        r#"auth_logins_total{service="auth-service",outcome="invalid_grant"} 1"#,
+        r#"auth_tokens_issued_total{service="auth-service",kind="access"} 2"#,
+        r#"auth_sessions_revoked_total{service="auth-service",reason="logout"} 1"#,
         r#"route="/signup""#,
         r#"route="unmatched""#,
         "http_request_duration_seconds_bucket",
@@ -75,6 +75,20 @@ async fn metrics_are_served_on_their_own_port_with_route_templates() {
     assert!(!auth.body.contains("4711"), "a raw path became a label");
     let profile = send(stack.client.get(&stack.profile.metrics_url)).await;
     assert!(profile.body.contains(r#"route="/me""#), "{}", profile.body);
+    for (body, service) in [
+        (&auth.body, "auth-service"),
+        (&profile.body, "profile-service"),
+    ] {
+        let label = format!(r#"service="{service}""#);
+        let unlabelled: Vec<&str> = body
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty() && !line.contains(&label))
+            .collect();
+        assert!(
+            unlabelled.is_empty(),
+            "series without {label}: {unlabelled:?}"
+        );
+    }
     // promtool reads the text format the way Prometheus will.
     for body in [&auth.body, &profile.body] {
         let mut check = Command::new(&promtool)

@@ -99,6 +99,12 @@ async fn forged_and_misused_tokens_are_401_invalid_token() {
             "iat before 1970",
             hs(&with(good.clone(), "iat", json!(-1_000_000_000_000_i64))),
         ),
+        ("crit [\"exp\"], signed right", {
+            let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+            header.crit = Some(vec!["exp".to_owned()]);
+            let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+            jsonwebtoken::encode(&header, &good, &key).unwrap()
+        }),
         ("the real refresh token", real.refresh_token.clone()),
         ("tampered payload", {
             let parts: Vec<&str> = real.access_token.split('.').collect();

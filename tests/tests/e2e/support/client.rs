@@ -43,6 +43,13 @@ impl Reply {
         body
     }
 
+    /// Asserts `status` and an empty body (a 204).
+    #[track_caller]
+    pub fn expect_status(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert!(self.body.is_empty(), "body: {}", self.body);
+    }
+
     /// Asserts `status` and returns the body as `T`.
     #[track_caller]
     pub fn expect<T: DeserializeOwned>(&self, status: u16) -> T {
@@ -147,6 +154,17 @@ impl TestStack {
     pub async fn logout(&self, refresh_token: &str) -> Reply {
         let body = serde_json::json!({"refresh_token": refresh_token});
         send(self.client.post(self.auth_url("/logout")).json(&body)).await
+    }
+
+    /// `POST` of the JSON `body` to the auth service's `path`, with `bearer`
+    /// as the access token if given.
+    pub async fn post(&self, path: &str, body: serde_json::Value, bearer: Option<&str>) -> Reply {
+        let request = self.client.post(self.auth_url(path)).json(&body);
+        send(match bearer {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        })
+        .await
     }
 
     /// `GET /me` with `token` as bearer.

@@ -48,6 +48,28 @@ pub fn count(db: &mut PgConnection, sql: &str) -> i64 {
         .count
 }
 
+/// Polls `count(db, sql)` until `done` says yes, for `limit` at most;
+/// returns the last count.
+pub async fn wait_for_count(
+    db: &mut PgConnection,
+    sql: &str,
+    done: impl Fn(i64) -> bool,
+    limit: std::time::Duration,
+) -> i64 {
+    let started = std::time::Instant::now();
+    loop {
+        let found = count(db, sql);
+        if done(found) {
+            return found;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "after {limit:?}, {sql} gives {found}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 /// Runs a statement.
 pub fn execute(db: &mut PgConnection, sql: &str) {
     diesel::sql_query(sql)

@@ -21,8 +21,8 @@ fn templates() -> &'static Templates {
             server,
             "e2e",
             vec![
-                ("auth", auth_service::store::MIGRATIONS),
-                ("profile", profile_service::store::MIGRATIONS),
+                ("auth", auth_service::testing::MIGRATIONS),
+                ("profile", profile_service::testing::MIGRATIONS),
             ],
         )
         .map_err(|e| service_kit::error::Chain(&e).to_string())
@@ -66,6 +66,15 @@ impl StackBuilder {
     pub fn profile_env(mut self, name: &str, value: &str) -> Self {
         self.profile_env.push((name.into(), value.into()));
         self
+    }
+
+    /// Sends the auth service's mail to `sink` (with `MAIL_FROM` and
+    /// `APP_URL` set, and no mail interval unless the test sets one).
+    pub fn mail(self, sink: &crate::support::smtp::SmtpSink) -> Self {
+        self.auth_env("SMTP_URL", &sink.url())
+            .auth_env("MAIL_FROM", "Example <no-reply@example.com>")
+            .auth_env("APP_URL", "https://app.example")
+            .auth_env("MAIL_INTERVAL_SECONDS", "0")
     }
 
     /// Gives the stack a throwaway PostgreSQL server of its own, which the

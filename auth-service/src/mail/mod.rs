@@ -1,0 +1,8 @@
+//! Mail: the variables that configure it ([`config`]), what each mail
+//! says ([`messages`]) and the SMTP client that sends it ([`smtp`]). Mails
+//! are asked for through the outbox (`jobs::SendMail`) and sent by the
+//! runner in `workers`, never by a request.
+
+pub mod config;
+pub mod messages;
+pub mod smtp;
