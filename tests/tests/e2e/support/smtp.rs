@@ -8,13 +8,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The Python that has aiosmtpd: `SMTP_SINK_PYTHON`, else Debian's.
-fn python() -> String {
-    std::env::var("SMTP_SINK_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into())
-}
+use crate::support::tools::AIOSMTPD;
 
 /// A running SMTP sink and the mails it received.
 pub struct SmtpSink {
+    python: PathBuf,
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
@@ -43,29 +41,32 @@ impl Mail {
 }
 
 impl SmtpSink {
-    /// Starts the sink on a port the kernel picks.
-    pub fn start() -> Self {
+    /// Starts the sink on a port the kernel picks; `None` (the test is
+    /// skipped, see `support::tools`) without python3-aiosmtpd.
+    pub fn start() -> Option<Self> {
+        let python = AIOSMTPD.required()?;
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut sink = Self {
+            python,
             child: None,
             port: 0,
             dir,
         };
         sink.spawn();
-        sink
+        Some(sink)
     }
 
     fn spawn(&mut self) {
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/support/smtp_sink.py");
-        let mut child = Command::new(python())
+        let mut child = Command::new(&self.python)
             .arg(&script)
             .arg(self.dir.path().join("mail"))
             .arg(self.port.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the SMTP sink ({}): {e}", python()));
+            .unwrap_or_else(|e| panic!("cannot start the SMTP sink ({:?}): {e}", self.python));
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
         let mut line = String::new();
         BufReader::new(stdout)
