@@ -24,6 +24,21 @@ async fn a_token_of_the_other_kind_is_named_as_such() {
         at_me.header("www-authenticate"),
         Some("Bearer error=\"invalid_token\"")
     );
+    // The auth service's own Bearer routes say the same.
+    let password = send(
+        stack
+            .client
+            .post(stack.auth_url("/password"))
+            .bearer_auth(&tokens.refresh_token)
+            .json(&serde_json::json!({"current_password": "x", "new_password": "y"})),
+    )
+    .await;
+    let body = password.expect_error(401, ErrorCode::InvalidToken);
+    assert!(
+        body.detail.starts_with("This is a refresh token;"),
+        "{}",
+        body.detail
+    );
     let sent_access = "This is an access token; send the refresh token (the refresh_token of the token response).";
     for reply in [
         stack.refresh(&tokens.access_token).await,
