@@ -114,8 +114,11 @@ def client_checks(python: str) -> None:
     tests = ["clients/test_oauth2_client.py", "clients/test_jwt_interop.py"]
     subprocess.run([str(ROOT / python), "-m", "pytest", "-q", *tests], cwd=ROOT, env=env, check=True)
     token = access_token()
+    # The compose stack sends no mail (no SMTP_URL), so POST /recover
+    # answers the contract's 503 `unavailable`, which schemathesis counts
+    # as a server error; the dev stack's client checks cover it with mail.
     for name, url, extra in [
-        ("auth", AUTH, []),
+        ("auth", AUTH, ["--exclude-operation-id", "recover"]),
         ("profile", PROFILE, ["--header", f"Authorization: Bearer {token}"]),
     ]:
         subprocess.run(
