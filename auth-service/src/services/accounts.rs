@@ -12,8 +12,8 @@ use crate::domain::{Email, Password};
 use crate::error::AuthError;
 use crate::jobs::Purpose;
 use crate::mail::config::EmailVerification;
+use crate::mail::queue;
 use crate::offload::{with_conn, with_passwords};
-use crate::services::recovery::mail_token;
 use crate::state::AppState;
 use crate::store::users::{self, NewUser, User};
 
@@ -47,7 +47,7 @@ pub async fn sign_up(
             let user = users::insert(conn, &new)?;
             state.remember_network(conn, user.id, &client, now)?;
             if verify {
-                mail_token(
+                queue::token_mail(
                     conn,
                     &state.mail,
                     user.id,

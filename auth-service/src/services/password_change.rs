@@ -13,8 +13,8 @@ use crate::client_ip::ClientNetwork;
 use crate::domain::Password;
 use crate::error::AuthError;
 use crate::hash_gate::Shed;
+use crate::mail::queue;
 use crate::offload::{with_conn, with_passwords};
-use crate::services::recovery::notify_password_changed;
 use crate::state::AppState;
 use crate::store::login_failures::{Attempt, Verdict};
 use crate::store::{known_networks, login_failures, sessions, users};
@@ -84,7 +84,7 @@ pub async fn change(
             users::set_password_hash(conn, user, &new_hash)?;
             let revoked = sessions::revoke_all(conn, user, Some(session), now)?;
             login_failures::forget(conn, &account.email, &network, !known, now)?;
-            notify_password_changed(conn, &state.mail, &account.email)?;
+            queue::password_changed(conn, &state.mail, &account.email)?;
             Ok::<_, diesel::result::Error>(revoked)
         })?)
     })

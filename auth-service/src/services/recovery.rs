@@ -9,15 +9,15 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel::{Connection, PgConnection};
-use uuid::Uuid;
 
 use crate::client_ip::ClientNetwork;
 use crate::domain::{Email, OneTimeToken, Password};
 use crate::error::AuthError;
-use crate::jobs::{MailRequest, Message, Purpose, SendMail};
+use crate::jobs::{MailRequest, Purpose};
 use crate::mail::config::{EmailVerification, MailSettings};
+use crate::mail::queue;
 use crate::offload::{with_conn, with_passwords};
 use crate::state::AppState;
 use crate::store::{login_failures, one_time_tokens, outbox, sessions, users};
@@ -81,7 +81,7 @@ pub fn resolve(
     if request.purpose == Purpose::Verify && user.email_verified {
         return Ok(());
     }
-    mail_token(
+    queue::token_mail(
         conn,
         settings,
         user.id,
@@ -89,52 +89,6 @@ pub fn resolve(
         request.purpose,
         Utc::now(),
     )
-}
-
-/// Issues a token of `purpose` for `user` and writes the mail that carries
-/// it to `email`, unless the account was mailed for it within the
-/// interval.
-pub fn mail_token(
-    conn: &mut PgConnection,
-    settings: &MailSettings,
-    user: Uuid,
-    email: &str,
-    purpose: Purpose,
-    now: DateTime<Utc>,
-) -> Result<(), AuthError> {
-    let token = OneTimeToken::generate()
-        .map_err(|error| service_kit::error::InfraError::internal(error.to_string()))?;
-    let ttl = match purpose {
-        Purpose::Verify => settings.verify_ttl,
-        Purpose::Reset => settings.reset_ttl,
-    };
-    let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
-    let not_since = now - chrono::Duration::from_std(settings.interval).unwrap_or_default();
-    if !one_time_tokens::issue(
-        conn,
-        user,
-        purpose,
-        &token.hash(),
-        now,
-        expires_at,
-        not_since,
-    )? {
-        tracing::info!(%user, purpose = purpose.as_str(), "mail not sent: within the mail interval");
-        return Ok(());
-    }
-    let token = token.expose().to_owned();
-    let message = match purpose {
-        Purpose::Verify => Message::Verify { token },
-        Purpose::Reset => Message::Reset { token },
-    };
-    outbox::enqueue(
-        conn,
-        &SendMail {
-            to: email.to_owned(),
-            message,
-        },
-    )?;
-    Ok(())
 }
 
 /// `POST /reset`: sets the password of the token's account, revokes every
@@ -179,7 +133,7 @@ pub async fn reset(
             users::mark_verified(conn, user)?;
             let revoked = sessions::revoke_all(conn, user, None, now)?;
             login_failures::clear(conn, &account.email)?;
-            notify_password_changed(conn, &state.mail, &account.email)?;
+            queue::password_changed(conn, &state.mail, &account.email)?;
             Ok::<_, diesel::result::Error>(Some((user, revoked)))
         })?)
     })
@@ -188,23 +142,4 @@ pub async fn reset(
     crate::measure::sessions_revoked("password_reset", revoked);
     tracing::info!(%user, revoked, "password reset; every session revoked");
     Ok(())
-}
-
-/// Writes the "your password was changed" notice to `email`, when there
-/// is mail at all.
-pub fn notify_password_changed(
-    conn: &mut PgConnection,
-    settings: &MailSettings,
-    email: &str,
-) -> diesel::QueryResult<()> {
-    if settings.mail.is_none() {
-        return Ok(());
-    }
-    outbox::enqueue(
-        conn,
-        &SendMail {
-            to: email.to_owned(),
-            message: Message::PasswordChanged,
-        },
-    )
 }
