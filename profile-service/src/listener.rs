@@ -22,6 +22,8 @@ use diesel::{Connection, PgConnection};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+use service_kit::db::listen::with_link_checks;
+
 use crate::cache::ProfileCache;
 
 /// The channel the `profiles` triggers notify on.
@@ -31,15 +33,6 @@ pub const APPLICATION_NAME: &str = "profile-service listener";
 
 const POLL: Duration = Duration::from_millis(10);
 const HEARTBEAT: Duration = Duration::from_secs(1);
-/// libpq settings that end a connection whose peer went silent, added to
-/// `DATABASE_URL` unless it sets them itself.
-const LINK_CHECKS: [(&str, &str); 5] = [
-    ("connect_timeout", "5"),
-    ("keepalives_idle", "5"),
-    ("keepalives_interval", "2"),
-    ("keepalives_count", "2"),
-    ("tcp_user_timeout", "5000"),
-];
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
@@ -84,24 +77,6 @@ fn run(database_url: &SecretString, cache: &Weak<ProfileCache>) {
         std::thread::sleep(retry);
         retry = (retry * 2).min(RETRY_MAX);
     }
-}
-
-/// `url` (a URI or a `key=value` string) with [`LINK_CHECKS`] added.
-fn with_link_checks(url: &str) -> String {
-    let uri = url.starts_with("postgres://") || url.starts_with("postgresql://");
-    let mut url = url.to_owned();
-    for (key, value) in LINK_CHECKS {
-        if url.contains(&format!("{key}=")) {
-            continue;
-        }
-        let separator = match (uri, url.contains('?')) {
-            (true, true) => '&',
-            (true, false) => '?',
-            (false, _) => ' ',
-        };
-        url = format!("{url}{separator}{key}={value}");
-    }
-    url
 }
 
 fn listen(database_url: &SecretString) -> Result<PgConnection, Box<dyn std::error::Error>> {
@@ -150,28 +125,4 @@ fn evict_announced(conn: &mut PgConnection, cache: &ProfileCache) -> diesel::Que
         }
     }
     Ok(count)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_link_checks;
-
-    #[test]
-    fn link_checks_are_added_to_both_url_forms_without_overriding_the_user() {
-        assert_eq!(
-            with_link_checks("postgres://u@h/db"),
-            "postgres://u@h/db?connect_timeout=5&keepalives_idle=5&keepalives_interval=2\
-             &keepalives_count=2&tcp_user_timeout=5000"
-        );
-        assert_eq!(
-            with_link_checks("postgresql://u@h/db?sslmode=require&connect_timeout=1"),
-            "postgresql://u@h/db?sslmode=require&connect_timeout=1&keepalives_idle=5\
-             &keepalives_interval=2&keepalives_count=2&tcp_user_timeout=5000"
-        );
-        assert_eq!(
-            with_link_checks("host=h dbname=db"),
-            "host=h dbname=db connect_timeout=5 keepalives_idle=5 keepalives_interval=2 \
-             keepalives_count=2 tcp_user_timeout=5000"
-        );
-    }
 }

@@ -2,7 +2,8 @@
 //! hands each notification to a [`Listener`], reconnecting with back-off
 //! when the connection is lost. diesel exposes libpq's notification queue
 //! but not its socket, so the thread reads the queue every [`POLL`] (a
-//! non-blocking read, no round trip).
+//! non-blocking read, no round trip). TCP keepalives and
+//! `tcp_user_timeout` ([`with_link_checks`]) end a link that hangs.
 
 use std::time::Duration;
 
@@ -12,6 +13,15 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// How often the queue is read.
 pub const POLL: Duration = Duration::from_millis(10);
+/// libpq settings that end a connection whose peer went silent, added to
+/// `DATABASE_URL` unless it sets them itself.
+const LINK_CHECKS: [(&str, &str); 5] = [
+    ("connect_timeout", "5"),
+    ("keepalives_idle", "5"),
+    ("keepalives_interval", "2"),
+    ("keepalives_count", "2"),
+    ("tcp_user_timeout", "5000"),
+];
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
@@ -58,11 +68,29 @@ fn connect(
     channel: &str,
     application_name: &str,
 ) -> Result<PgConnection, Box<dyn std::error::Error>> {
-    let mut conn = PgConnection::establish(database_url.expose_secret())?;
+    let mut conn = PgConnection::establish(&with_link_checks(database_url.expose_secret()))?;
     conn.batch_execute(&format!(
         "SET application_name = '{application_name}'; LISTEN {channel}"
     ))?;
     Ok(conn)
+}
+
+/// `url` (a URI or a `key=value` string) with [`LINK_CHECKS`] added.
+pub fn with_link_checks(url: &str) -> String {
+    let uri = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let mut url = url.to_owned();
+    for (key, value) in LINK_CHECKS {
+        if url.contains(&format!("{key}=")) {
+            continue;
+        }
+        let separator = match (uri, url.contains('?')) {
+            (true, true) => '&',
+            (true, false) => '?',
+            (false, _) => ' ',
+        };
+        url = format!("{url}{separator}{key}={value}");
+    }
+    url
 }
 
 /// Hands over notifications until the connection fails (`Err`) or the
@@ -85,4 +113,28 @@ fn follow(conn: &mut PgConnection, listener: &mut impl Listener) -> diesel::Quer
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_link_checks;
+
+    #[test]
+    fn link_checks_are_added_to_both_url_forms_without_overriding_the_user() {
+        assert_eq!(
+            with_link_checks("postgres://u@h/db"),
+            "postgres://u@h/db?connect_timeout=5&keepalives_idle=5&keepalives_interval=2\
+             &keepalives_count=2&tcp_user_timeout=5000"
+        );
+        assert_eq!(
+            with_link_checks("postgresql://u@h/db?sslmode=require&connect_timeout=1"),
+            "postgresql://u@h/db?sslmode=require&connect_timeout=1&keepalives_idle=5\
+             &keepalives_interval=2&keepalives_count=2&tcp_user_timeout=5000"
+        );
+        assert_eq!(
+            with_link_checks("host=h dbname=db"),
+            "host=h dbname=db connect_timeout=5 keepalives_idle=5 keepalives_interval=2 \
+             keepalives_count=2 tcp_user_timeout=5000"
+        );
+    }
 }
