@@ -268,3 +268,38 @@ async fn wrong_current_passwords_count_in_the_login_back_off() {
         .await
         .expect_error(429, ErrorCode::RateLimited);
 }
+
+#[tokio::test]
+async fn a_reset_clears_the_login_back_off_from_every_network() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (stack, email, _, _) = account(&sink).await;
+    stack
+        .login(&email, "not the password at all")
+        .await
+        .expect_error(400, ErrorCode::InvalidGrant);
+    // An hour's back-off, as many failures would set it.
+    let mut conn = stack.auth.db();
+    db::execute(
+        &mut conn,
+        "UPDATE login_failures SET locked_until = now() + interval '1 hour', failures = 50",
+    );
+    stack
+        .login(&email, PASSWORD)
+        .await
+        .expect_error(429, ErrorCode::RateLimited);
+    recover(&stack, &email).await;
+    let token = sink.wait_for(&email, 2, WAIT).await[1]
+        .token()
+        .expect("token");
+    stack
+        .post("/reset", json!({"token": token, "password": NEW}), None)
+        .await
+        .expect_status(204);
+    assert_eq!(
+        db::count(&mut conn, "SELECT count(*) FROM login_failures"),
+        0
+    );
+    stack.login(&email, NEW).await.expect::<TokenResponse>(200);
+}
