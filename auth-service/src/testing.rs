@@ -22,6 +22,10 @@ pub use crate::schema::{
     known_networks, login_account_failures, login_failures, refresh_tokens, sessions, users,
 };
 
+/// How long a claimed outbox row is kept from other runners: a runner
+/// killed mid-send leaves its rows to the next one after this.
+pub use crate::workers::runner::LEASE as OUTBOX_LEASE;
+
 /// The email rules signup and login parse with (the `email` fuzz target;
 /// the scale run stores the skeleton of the emails it makes up).
 pub use crate::domain::Email;

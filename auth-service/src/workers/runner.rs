@@ -30,7 +30,7 @@ const POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 16;
 /// How long a claim keeps a row from other runners: twice what sending a
 /// mail may take ([`crate::mail::smtp::SEND_LIMIT`]).
-const LEASE: Duration = Duration::from_secs(60);
+pub const LEASE: Duration = Duration::from_secs(60);
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
 /// After this, a row is given up.
