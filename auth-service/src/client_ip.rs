@@ -55,6 +55,41 @@ impl FromRequest for ClientNetwork {
     }
 }
 
+/// The request's `User-Agent`, as a session remembers it: at most
+/// [`UserAgent::MAX_CHARS`] characters, control characters dropped; `None`
+/// when absent, empty or not text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserAgent(pub Option<String>);
+
+impl UserAgent {
+    pub const MAX_CHARS: usize = 256;
+
+    fn of(req: &HttpRequest) -> Self {
+        let text = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|value| std::str::from_utf8(value.as_bytes()).ok())
+            .map(|text| {
+                text.chars()
+                    .filter(|c| !c.is_control())
+                    .take(Self::MAX_CHARS)
+                    .collect::<String>()
+            })
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty());
+        Self(text)
+    }
+}
+
+impl FromRequest for UserAgent {
+    type Error = AuthError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Self::of(req)))
+    }
+}
+
 /// The entries of a request's `X-Forwarded-For` header lines, oldest
 /// first: each line split at its commas. A line that is not visible ASCII
 /// is left out, as if it had not been sent.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use service_kit::config::{CommonConfig, ConfigError, EnvReader};
 use shared::keys::KeySet;
 
+use crate::events::EventSettings;
 use crate::mail::config::MailSettings;
 
 /// Everything the auth service reads from the environment.
@@ -39,6 +40,8 @@ pub struct Config {
     pub hash_queue_timeout: Duration,
     /// `SMTP_URL`, `EMAIL_VERIFICATION` and the other mail variables.
     pub mail: MailSettings,
+    /// `EVENT_ENDPOINTS` and `EVENT_SECRET`.
+    pub events: EventSettings,
 }
 
 const DEFAULT_METRICS: SocketAddr =
@@ -108,6 +111,7 @@ impl Config {
             })
             .collect();
         let mail = MailSettings::read(&mut env);
+        let events = EventSettings::read(&mut env);
         env.finish()?;
         match (common, refresh) {
             (Some(common), Some(refresh_keys)) => Ok(Self {
@@ -125,6 +129,7 @@ impl Config {
                 hash_queue_max: usize::try_from(hash_queue_max).unwrap_or(64),
                 hash_queue_timeout: Duration::from_millis(hash_queue_timeout),
                 mail,
+                events,
             }),
             // A missing required value was recorded above, so finish() failed.
             _ => Err(ConfigError(vec![

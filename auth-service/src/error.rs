@@ -43,6 +43,10 @@ pub enum AuthError {
     /// to an account that is gone.
     #[error("the token's session is revoked")]
     SessionRevoked,
+    /// A resource of the caller's that does not exist (a session id that
+    /// is unknown, ended or another account's).
+    #[error("not found: {0}")]
+    NotFound(&'static str),
     /// `/recover` while no `SMTP_URL` is set.
     #[error("mail is not configured")]
     MailDisabled,
@@ -120,6 +124,7 @@ impl AuthError {
                 C::InvalidToken,
                 "The access token's session has ended; log in again.",
             ),
+            Self::NotFound(detail) => plain(StatusCode::NOT_FOUND, C::NotFound, detail),
             Self::MailDisabled => plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 C::Unavailable,

@@ -21,6 +21,7 @@ pub(crate) mod bearer;
 pub(crate) mod client_ip;
 pub(crate) mod domain;
 pub(crate) mod error;
+pub(crate) mod events;
 pub(crate) mod hash_gate;
 pub(crate) mod jobs;
 pub(crate) mod mail;

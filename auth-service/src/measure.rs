@@ -22,7 +22,7 @@ pub fn describe() {
     );
     describe_counter!(
         "auth_sessions_revoked_total",
-        "Sessions ended, by reason: logout, reuse, password_reset or password_change."
+        "Sessions ended, by reason: logout, reuse, password_reset, password_change, session_delete or account_delete."
     );
     describe_counter!(
         "mail_sent_total",
@@ -36,6 +36,18 @@ pub fn describe() {
         "mail_outbox_oldest_pending_seconds",
         Unit::Seconds,
         "Age of the oldest mail waiting in the outbox; 0 when none waits."
+    );
+    describe_counter!(
+        "events_written_total",
+        "Events written to the event outbox, by type (once per event, whatever the number of endpoints)."
+    );
+    describe_counter!(
+        "events_delivered_total",
+        "Event delivery attempts by endpoint index (0, 1, ... in EVENT_ENDPOINTS) and result (delivered, retry)."
+    );
+    describe_gauge!(
+        "events_pending",
+        "Events waiting for delivery, by endpoint index."
     );
     describe_histogram!(
         "auth_password_hash_duration_seconds",
@@ -98,6 +110,23 @@ pub fn session_revoked(reason: &'static str) {
 pub fn sessions_revoked(reason: &'static str, count: usize) {
     metrics::counter!("auth_sessions_revoked_total", "service" => SERVICE, "reason" => reason)
         .increment(u64::try_from(count).unwrap_or(u64::MAX));
+}
+
+/// `events_written_total{type}`.
+pub fn event_written(kind: &'static str) {
+    metrics::counter!("events_written_total", "service" => SERVICE, "type" => kind).increment(1);
+}
+
+/// `events_delivered_total{endpoint, result}`: `delivered` or `retry`.
+pub fn event_delivered(endpoint: usize, result: &'static str) {
+    metrics::counter!("events_delivered_total", "service" => SERVICE, "endpoint" => endpoint.to_string(), "result" => result)
+        .increment(1);
+}
+
+/// `events_pending{endpoint}`.
+pub fn events_pending(endpoint: usize, count: i64) {
+    metrics::gauge!("events_pending", "service" => SERVICE, "endpoint" => endpoint.to_string())
+        .set(count as f64);
 }
 
 /// `mail_sent_total{kind, result}`: one delivery attempt of a `kind` mail

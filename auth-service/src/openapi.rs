@@ -2,8 +2,9 @@
 //! shared API types.
 
 use shared::api::{
-    Accepted, EmailRequest, ErrorBody, ErrorCode, HealthResponse, PasswordChangeRequest,
-    RefreshRequest, ResetRequest, SignupRequest, TokenResponse, UserResponse, VerifyRequest,
+    Accepted, DeleteAccountRequest, EmailRequest, ErrorBody, ErrorCode, HealthResponse,
+    LogoutRequest, LogoutScope, PasswordChangeRequest, RefreshRequest, ResetRequest,
+    SessionInfo, SignupRequest, TokenResponse, UserResponse, VerifyRequest,
 };
 use shared::responses::{
     NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
@@ -29,6 +30,9 @@ use crate::routes;
         routes::recovery::recover,
         routes::recovery::reset,
         routes::password::change,
+        routes::sessions::list,
+        routes::sessions::end,
+        routes::account::delete,
         service_kit::health::healthz,
         service_kit::health::readyz,
     ),
@@ -42,14 +46,18 @@ use crate::routes;
         EmailRequest,
         ResetRequest,
         PasswordChangeRequest,
+        LogoutRequest,
+        LogoutScope,
+        SessionInfo,
+        DeleteAccountRequest,
         Accepted,
         HealthResponse,
         ErrorBody,
         ErrorCode,
     ), responses(TokenIssued, RequestTimeout, PayloadTooLarge, NotJson, NotForm, RateLimited, Unavailable)),
     tags(
-        (name = "accounts", description = "Sign up, verify the address, recover and change the password."),
-        (name = "sessions", description = "Log in, refresh, log out."),
+        (name = "accounts", description = "Sign up, verify the address, recover and change the password, delete the account."),
+        (name = "sessions", description = "Log in, refresh, log out, list and end sessions."),
         (name = "health", description = "Liveness and readiness."),
     )
 )]

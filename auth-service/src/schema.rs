@@ -69,6 +69,22 @@ diesel::table! {
         refreshed_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
         expires_at -> Timestamptz,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    event_outbox (id) {
+        id -> Int8,
+        webhook_id -> Text,
+        endpoint -> Text,
+        user_id -> Uuid,
+        body -> Text,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -97,4 +113,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     known_networks,
     one_time_tokens,
     outbox,
+    event_outbox,
 );

@@ -2,6 +2,8 @@
 //! state and routes, with the per-client limit on the credential routes
 //! and the OAuth 2.0 error shape on the token endpoints.
 
+use std::sync::Arc;
+
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::web;
@@ -14,16 +16,19 @@ use shared::keys::KeySet;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
+use crate::events::Events;
 use crate::hash_gate::HashGate;
 use crate::passwords::Passwords;
 use crate::rate_limit::{RateLimit, logins_per_client, per_client};
-use crate::routes::{login, password, recovery, sessions, signup, verify};
+use crate::routes::{account, login, password, recovery, sessions, signup, verify};
 use crate::state::AppState;
 use crate::store::MIGRATIONS;
 use crate::token_endpoint::oauth_errors;
 use crate::tokens::Tokens;
 
 const POST: &[Method] = &[Method::POST];
+const GET: &[Method] = &[Method::GET, Method::HEAD];
+const DELETE: &[Method] = &[Method::DELETE];
 
 /// Waits for the database, migrates it, and binds `BIND_ADDR` (port 0
 /// picks a free port; see [`Application::port`]).
@@ -63,15 +68,17 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         reuse_grace: config.reuse_grace,
         refresh_ttl: config.refresh_ttl,
         mail: config.mail.clone(),
+        events: Events::new(Arc::new(config.events.clone()), config.access_ttl),
         network_key,
     });
     let rate_limit = web::Data::new(RateLimit::new(pool.clone(), config.rate_limit_per_minute));
     let trusted_proxies = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
     spawn_rate_limit_sweeper(rate_limit.clone());
     let workers = crate::workers::start(
-        pool.clone(),
+        &pool,
         config.common.database_url.clone(),
         &config.mail,
+        &config.events,
     )
     .map_err(|error| StartupError::Other(service_kit::error::Chain(&error).to_string()))?;
     let application = serve(ServerParts {
@@ -132,13 +139,21 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
                     resource("/password", POST)
                         .route(web::post().to(password::change))
                         .wrap(from_fn(per_client)),
+                )
+                .service(resource("/sessions", GET).route(web::get().to(sessions::list)))
+                .service(
+                    resource("/sessions/{id}", DELETE).route(web::delete().to(sessions::end)),
+                )
+                .service(
+                    resource("/account", DELETE)
+                        .route(web::delete().to(account::delete))
+                        .wrap(from_fn(per_client)),
                 );
         },
     })?;
-    Ok(match workers {
-        Some(workers) => application.with_background(workers),
-        None => application,
-    })
+    Ok(workers
+        .into_iter()
+        .fold(application, Application::with_background))
 }
 
 /// The key of the known-network hashes, derived for this one purpose from

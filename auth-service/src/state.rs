@@ -11,6 +11,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::client_ip::ClientNetwork;
+use crate::events::Events;
 use crate::hash_gate::HashGate;
 use crate::mail::config::MailSettings;
 use crate::passwords::Passwords;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub refresh_ttl: Duration,
     /// Mail, and what verification asks of an account.
     pub mail: MailSettings,
+    /// Writes the events a change announces, in its transaction.
+    pub events: Events,
     /// Keys the hashes of known networks (a server secret, so a copy of
     /// the table does not tell where users log in from).
     pub network_key: Hmac<Sha256>,

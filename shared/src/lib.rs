@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod claims;
+pub mod events;
 pub mod keys;
 pub mod responses;
 pub mod token;

@@ -10,7 +10,7 @@ use shared::responses::{
 };
 use utoipa::ToSchema;
 
-use crate::client_ip::ClientNetwork;
+use crate::client_ip::{ClientNetwork, UserAgent};
 use crate::error::AuthError;
 use crate::services::sessions;
 use crate::state::AppState;
@@ -75,6 +75,7 @@ pub async fn token(
     _: OneAuthorization,
     state: web::Data<AppState>,
     client: ClientNetwork,
+    agent: UserAgent,
     form: FormBody<TokenRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let form = form.0;
@@ -91,7 +92,7 @@ pub async fn token(
     let tokens = match grant_type {
         "password" => match (form.username, form.password) {
             (Some(username), Some(password)) => {
-                sessions::log_in(&state, client, &username, password).await?
+                sessions::log_in(&state, client, agent, &username, password).await?
             }
             (username, password) => {
                 let missing = [("username", username), ("password", password)]
@@ -105,7 +106,7 @@ pub async fn token(
             let Some(refresh_token) = form.refresh_token else {
                 return Err(AuthError::MissingFields(vec!["refresh_token"]));
             };
-            sessions::refresh(&state, client, refresh_token).await?
+            sessions::refresh(&state, client, agent, refresh_token).await?
         }
         _ => return Err(AuthError::UnsupportedGrantType),
     };

@@ -1,6 +1,7 @@
 //! One module per resource. Handlers parse the input into domain types,
 //! hand the work to [`crate::services`], and shape the response.
 
+pub mod account;
 pub mod login;
 pub mod password;
 pub mod recovery;

@@ -132,9 +132,11 @@ pub async fn reset(
             users::set_password_hash(conn, user, &password_hash)?;
             users::mark_verified(conn, user)?;
             let revoked = sessions::revoke_all(conn, user, None, now)?;
+            state.events.sessions_revoked(conn, user, &revoked, now)?;
+            state.events.user_revoked(conn, user, now)?;
             login_failures::clear(conn, &account.email)?;
             queue::password_changed(conn, &state.mail, &account.email)?;
-            Ok::<_, diesel::result::Error>(Some((user, revoked)))
+            Ok::<_, diesel::result::Error>(Some((user, revoked.len())))
         })?)
     })
     .await?;

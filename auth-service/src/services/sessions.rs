@@ -1,5 +1,6 @@
-//! Sessions: opening one with a password, rotating its refresh token, and
-//! ending it.
+//! Sessions: opening one with a password, rotating its refresh token,
+//! listing a user's own, and ending them (each end announced by an event
+//! written in the same transaction).
 //!
 //! bcrypt runs on the blocking pool *without* a database connection
 //! ([`with_passwords`]), and each database step takes a connection only
@@ -9,11 +10,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use shared::api::TokenResponse;
+use diesel::Connection;
+use shared::api::{LogoutScope, SessionInfo, TokenResponse};
+use shared::claims::AccessClaims;
 use shared::claims::TokenType;
 use uuid::Uuid;
 
-use crate::client_ip::ClientNetwork;
+use crate::client_ip::{ClientNetwork, UserAgent};
 use crate::domain::{Email, Password};
 use crate::error::{ACCESS_TOKEN_SENT, AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN, UNVERIFIED};
 use crate::hash_gate::Shed;
@@ -22,7 +25,7 @@ use crate::measure::{self, LoginOutcome};
 use crate::offload::{with_conn, with_passwords};
 use crate::state::AppState;
 use crate::store::login_failures::{Attempt, Verdict};
-use crate::store::sessions::{NewRefreshToken, Rotation};
+use crate::store::sessions::{LastUse, NewRefreshToken, RotateError, Rotation};
 use crate::store::{known_networks, login_failures, sessions, users};
 use crate::tokens::{MintedRefresh, fingerprint};
 
@@ -47,6 +50,7 @@ fn row_for(minted: &MintedRefresh, parent: Option<Uuid>, now: DateTime<Utc>) -> 
 pub async fn log_in(
     state: &Arc<AppState>,
     client: ClientNetwork,
+    agent: UserAgent,
     username: &str,
     password: String,
 ) -> Result<TokenResponse, AuthError> {
@@ -125,7 +129,11 @@ pub async fn log_in(
         login_failures::forget(conn, &user.email, &network, !known, now)?;
         state.remember_network(conn, user.id, &client, now)?;
         let refresh = state.tokens.mint_refresh(user.id, Uuid::new_v4(), now)?;
-        sessions::open(conn, user.id, &row_for(&refresh, None, now))?;
+        let by = LastUse {
+            ip: client.label(),
+            user_agent: agent.0,
+        };
+        sessions::open(conn, user.id, &row_for(&refresh, None, now), &by)?;
         let session = refresh.claims.sid;
         service_kit::telemetry::record_session(user.id, session);
         measure::login(LoginOutcome::Success);
@@ -143,6 +151,7 @@ pub async fn log_in(
 pub async fn refresh(
     state: &Arc<AppState>,
     client: ClientNetwork,
+    agent: UserAgent,
     token: String,
 ) -> Result<TokenResponse, AuthError> {
     let claims = state
@@ -153,14 +162,28 @@ pub async fn refresh(
     with_conn(state, move |conn, state| {
         let now = Utc::now();
         let successor = state.tokens.mint_refresh(claims.sub, claims.sid, now)?;
-        let rotation = sessions::rotate(
-            conn,
-            claims.sub,
-            claims.jti,
-            &fingerprint(&token),
-            &row_for(&successor, Some(claims.jti), now),
-            state.reuse_grace,
-        )?;
+        let by = LastUse {
+            ip: client.label(),
+            user_agent: agent.0,
+        };
+        let rotation = conn.transaction(|conn| {
+            let rotation = sessions::rotate(
+                conn,
+                claims.sub,
+                claims.jti,
+                &fingerprint(&token),
+                &row_for(&successor, Some(claims.jti), now),
+                state.reuse_grace,
+                &by,
+            )?;
+            if rotation == Rotation::ReuseDetected {
+                // The stolen session dies at the profile service too.
+                state
+                    .events
+                    .sessions_revoked(conn, claims.sub, &[claims.sid], now)?;
+            }
+            Ok::<_, RotateError>(rotation)
+        })?;
         let (identity, refresh_token) = match rotation {
             Rotation::Rotated { identity } => {
                 // A network a session is refreshed from stays known too.
@@ -206,24 +229,97 @@ fn refused_refresh(token: &str) -> AuthError {
     }
 }
 
-/// Ends the session `token` belongs to. A token that does not verify, or
-/// is unknown, changes nothing and is not reported: logout is idempotent.
-pub async fn log_out(state: &Arc<AppState>, token: String) -> Result<(), AuthError> {
+/// Ends sessions by a refresh token: its own (`local`), every other one
+/// of its user (`others`) or all of them (`global`). A token that does
+/// not verify, is unknown, or whose session already ended changes nothing
+/// and is not reported: logout is idempotent (and a revoked session's
+/// token cannot end the others).
+pub async fn log_out(
+    state: &Arc<AppState>,
+    token: String,
+    scope: LogoutScope,
+) -> Result<(), AuthError> {
     let Ok(claims) = state.tokens.verify_refresh(&token) else {
         return Ok(());
     };
-    with_conn(state, move |conn, _| {
-        if sessions::revoke_by_token(
-            conn,
-            claims.sid,
-            claims.jti,
-            &fingerprint(&token),
-            Utc::now(),
-        )? {
-            service_kit::telemetry::record_session(claims.sub, claims.sid);
-            measure::session_revoked("logout");
-            tracing::info!("session ended by logout");
+    with_conn(state, move |conn, state| {
+        let now = Utc::now();
+        let hash = fingerprint(&token);
+        let (user, session) = (claims.sub, claims.sid);
+        let ended = conn.transaction(|conn| {
+            if !sessions::is_live_token(conn, session, claims.jti, &hash, now)? {
+                return Ok::<_, diesel::result::Error>(Vec::new());
+            }
+            let ended = match scope {
+                LogoutScope::Local => {
+                    sessions::revoke_by_token(conn, session, claims.jti, &hash, now)?;
+                    vec![session]
+                }
+                LogoutScope::Others => sessions::revoke_all(conn, user, Some(session), now)?,
+                LogoutScope::Global => sessions::revoke_all(conn, user, None, now)?,
+            };
+            state.events.sessions_revoked(conn, user, &ended, now)?;
+            if scope == LogoutScope::Global {
+                state.events.user_revoked(conn, user, now)?;
+            }
+            Ok(ended)
+        })?;
+        if !ended.is_empty() || scope != LogoutScope::Local {
+            service_kit::telemetry::record_session(user, session);
+            measure::sessions_revoked("logout", ended.len());
+            tracing::info!(?scope, ended = ended.len(), "sessions ended by logout");
         }
+        Ok(())
+    })
+    .await
+}
+
+/// The caller's live sessions, newest first, theirs marked `current`.
+pub async fn list(
+    state: &Arc<AppState>,
+    caller: AccessClaims,
+) -> Result<Vec<SessionInfo>, AuthError> {
+    with_conn(state, move |conn, _| {
+        let now = Utc::now();
+        if !sessions::is_live(conn, caller.sub, caller.sid, now)? {
+            return Err(AuthError::SessionRevoked);
+        }
+        let listed = sessions::list_live(conn, caller.sub, now)?;
+        Ok(listed
+            .into_iter()
+            .map(|session| SessionInfo {
+                id: session.id,
+                created_at: session.created_at,
+                last_used_at: session.refreshed_at.unwrap_or(session.created_at),
+                user_agent: session.user_agent,
+                ip: session.ip,
+                current: session.id == caller.sid,
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Detail of a `DELETE /sessions/{id}` that names no live session of the
+/// caller's.
+pub const NO_SUCH_SESSION: &str = "No live session of yours has this id.";
+
+/// Ends the caller's session `id` (their own current one included).
+pub async fn end(state: &Arc<AppState>, caller: AccessClaims, id: Uuid) -> Result<(), AuthError> {
+    with_conn(state, move |conn, state| {
+        let now = Utc::now();
+        conn.transaction(|conn| {
+            if !sessions::is_live(conn, caller.sub, caller.sid, now)? {
+                return Err(AuthError::SessionRevoked);
+            }
+            if !sessions::revoke_own(conn, caller.sub, id, now)? {
+                return Err(AuthError::NotFound(NO_SUCH_SESSION));
+            }
+            state.events.sessions_revoked(conn, caller.sub, &[id], now)?;
+            Ok(())
+        })?;
+        measure::session_revoked("session_delete");
+        tracing::info!(session = %id, "session ended by its owner");
         Ok(())
     })
     .await

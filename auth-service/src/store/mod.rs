@@ -1,6 +1,7 @@
 //! diesel queries as plain functions over `&mut PgConnection`. They return
 //! `QueryResult`; the service turns failures into HTTP errors elsewhere.
 
+pub mod event_outbox;
 pub mod known_networks;
 pub mod login_failures;
 pub mod one_time_tokens;

@@ -107,9 +107,32 @@ fn lock(conn: &mut PgConnection, session: Uuid) -> Result<(), RotateError> {
     }
 }
 
+/// Who used a session last: their network and `User-Agent`.
+#[derive(Debug, Clone, Default)]
+pub struct LastUse {
+    pub ip: String,
+    pub user_agent: Option<String>,
+}
+
+/// A live session as its owner sees it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct Listed {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub refreshed_at: Option<DateTime<Utc>>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
 /// Opens a session for `user` holding its first refresh token, and deletes
 /// sessions that expired more than a day ago, so the tables stay small.
-pub fn open(conn: &mut PgConnection, user: Uuid, first: &NewRefreshToken) -> QueryResult<()> {
+pub fn open(
+    conn: &mut PgConnection,
+    user: Uuid,
+    first: &NewRefreshToken,
+    by: &LastUse,
+) -> QueryResult<()> {
     conn.transaction(|conn| {
         diesel::insert_into(sessions::table)
             .values((
@@ -117,6 +140,8 @@ pub fn open(conn: &mut PgConnection, user: Uuid, first: &NewRefreshToken) -> Que
                 sessions::user_id.eq(user),
                 sessions::created_at.eq(first.issued_at),
                 sessions::expires_at.eq(first.expires_at),
+                sessions::ip.eq(&by.ip),
+                sessions::user_agent.eq(&by.user_agent),
             ))
             .execute(conn)?;
         diesel::insert_into(refresh_tokens::table)
@@ -153,6 +178,7 @@ pub fn rotate(
     hash: &[u8],
     successor: &NewRefreshToken,
     grace: Duration,
+    by: &LastUse,
 ) -> Result<Rotation, RotateError> {
     let now = successor.issued_at;
     conn.transaction(|conn| {
@@ -188,6 +214,8 @@ pub fn rotate(
                 .set((
                     sessions::refreshed_at.eq(now),
                     sessions::expires_at.eq(successor.expires_at),
+                    sessions::ip.eq(&by.ip),
+                    sessions::user_agent.eq(&by.user_agent),
                 ))
                 .execute(conn)?;
             return Ok(Rotation::Rotated { identity });
@@ -218,7 +246,8 @@ pub fn rotate(
 }
 
 /// Revokes the session that `presented` belongs to, if the token is one
-/// we issued; says whether it was. Unknown tokens change nothing.
+/// we issued and the session is live; says whether it revoked it. Unknown
+/// tokens change nothing.
 pub fn revoke_by_token(
     conn: &mut PgConnection,
     session: Uuid,
@@ -227,12 +256,30 @@ pub fn revoke_by_token(
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
     conn.transaction(|conn| {
-        let known = find_token(conn, session, presented, hash)?.is_some();
-        if known {
-            revoke(conn, session, now)?;
+        if find_token(conn, session, presented, hash)?.is_none() {
+            return Ok(false);
         }
-        Ok(known)
+        revoke(conn, session, now)
     })
+}
+
+/// Whether `presented` is a token we issued for `session`, and the session
+/// is live (neither revoked nor expired).
+pub fn is_live_token(
+    conn: &mut PgConnection,
+    session: Uuid,
+    presented: Uuid,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let live = sessions::table
+        .find(session)
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .count()
+        .get_result::<i64>(conn)?
+        == 1;
+    Ok(live && find_token(conn, session, presented, hash)?.is_some())
 }
 
 /// The stored token `id` of `session`, if its hash matches `hash`
@@ -252,7 +299,8 @@ fn find_token(
     Ok(token.filter(|t| bool::from(t.token_hash.as_slice().ct_eq(hash))))
 }
 
-fn revoke(conn: &mut PgConnection, session: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+/// Revokes `session` unless it already was; whether this did.
+fn revoke(conn: &mut PgConnection, session: Uuid, now: DateTime<Utc>) -> QueryResult<bool> {
     diesel::update(
         sessions::table
             .find(session)
@@ -260,25 +308,61 @@ fn revoke(conn: &mut PgConnection, session: Uuid, now: DateTime<Utc>) -> QueryRe
     )
     .set(sessions::revoked_at.eq(now))
     .execute(conn)
-    .map(drop)
+    .map(|rows| rows == 1)
 }
 
 /// Revokes every live session of `user` but `except` (the caller's, when
-/// it keeps its own); how many it revoked.
+/// it keeps its own); the ids of those it revoked.
 pub fn revoke_all(
     conn: &mut PgConnection,
     user: Uuid,
     except: Option<Uuid>,
     now: DateTime<Utc>,
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<Uuid>> {
     diesel::update(
         sessions::table
             .filter(sessions::user_id.eq(user))
             .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
             .filter(sessions::id.ne(except.unwrap_or(Uuid::nil()))),
     )
     .set(sessions::revoked_at.eq(now))
-    .execute(conn)
+    .returning(sessions::id)
+    .get_results(conn)
+}
+
+/// Revokes `session` if it is a live session of `user`; whether it was.
+pub fn revoke_own(
+    conn: &mut PgConnection,
+    user: Uuid,
+    session: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let revoked = diesel::update(
+        sessions::table
+            .find(session)
+            .filter(sessions::user_id.eq(user))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now)),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(revoked == 1)
+}
+
+/// The live sessions of `user`, newest first.
+pub fn list_live(
+    conn: &mut PgConnection,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Listed>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .order((sessions::created_at.desc(), sessions::id.desc()))
+        .select(Listed::as_select())
+        .load(conn)
 }
 
 /// Whether `session` of `user` is neither revoked nor expired.

@@ -74,6 +74,14 @@ pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<User>> {
         .optional()
 }
 
+/// Deletes account `id`, and with it (by the foreign keys) its sessions,
+/// refresh tokens, known networks and one-time tokens; whether it existed.
+pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::delete(users::table.find(id))
+        .execute(conn)
+        .map(|rows| rows == 1)
+}
+
 /// Marks the address of account `id` as verified.
 pub fn mark_verified(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
     diesel::update(users::table.find(id))

@@ -1,7 +1,10 @@
-//! Work after the response: the outbox runner ([`runner`]) and what wakes
-//! it ([`wake`]). Started in `startup.rs` beside the server and stopped by
-//! the same graceful shutdown; without `SMTP_URL` there is nothing to run.
+//! Work after the response: the mail runner ([`runner`]), the event runner
+//! ([`events`]) and what wakes them ([`wake`]). Started in `startup.rs`
+//! beside the server and stopped by the same graceful shutdown; without
+//! `SMTP_URL` there is no mail runner, without `EVENT_ENDPOINTS` no event
+//! runner.
 
+pub mod events;
 pub mod runner;
 pub mod wake;
 
@@ -10,7 +13,9 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use service_kit::background::Background;
 use service_kit::db::PgPool;
+use tokio::sync::Notify;
 
+use crate::events::EventSettings;
 use crate::mail::config::MailSettings;
 use crate::mail::smtp::Mailer;
 
@@ -19,29 +24,51 @@ use crate::mail::smtp::Mailer;
 pub enum StartError {
     #[error("cannot set up the SMTP client")]
     Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("cannot set up the HTTP client for events")]
+    Http(#[from] reqwest::Error),
     #[error("cannot start the outbox listener")]
     Listener(#[from] std::io::Error),
 }
 
-/// Starts the mail runner, when mail is configured.
+/// Starts the runners that have something to do.
 pub fn start(
-    pool: PgPool,
+    pool: &PgPool,
     database_url: SecretString,
-    settings: &MailSettings,
-) -> Result<Option<Background>, StartError> {
-    let Some(mail) = settings.mail.clone() else {
-        return Ok(None);
-    };
-    let mailer = Mailer::new(mail)?;
-    let wake = Arc::new(tokio::sync::Notify::new());
-    wake::spawn(database_url, &wake)?;
-    let runner = runner::Runner {
-        pool,
-        mailer,
-        settings: settings.clone(),
-        wake,
-    };
-    Ok(Some(Background::spawn("outbox runner", move |stop| {
-        runner.run(stop)
-    })))
+    mail: &MailSettings,
+    events: &EventSettings,
+) -> Result<Vec<Background>, StartError> {
+    let mut started = Vec::new();
+    let mut wakers = wake::Wakers::default();
+    if let Some(smtp) = mail.mail.clone() {
+        let mailer = Mailer::new(smtp)?;
+        let wake = Arc::new(Notify::new());
+        wakers.mail = Some(wake.clone());
+        let runner = runner::Runner {
+            pool: pool.clone(),
+            mailer,
+            settings: mail.clone(),
+            wake,
+        };
+        started.push(Background::spawn("outbox runner", move |stop| {
+            runner.run(stop)
+        }));
+    }
+    if let (false, Some(secret)) = (events.endpoints.is_empty(), events.secret.clone()) {
+        let wake = Arc::new(Notify::new());
+        wakers.events = Some(wake.clone());
+        let runner = events::EventRunner {
+            pool: pool.clone(),
+            endpoints: events.endpoints.clone(),
+            secret,
+            client: events::client()?,
+            wake,
+        };
+        started.push(Background::spawn("event runner", move |stop| {
+            runner.run(stop)
+        }));
+    }
+    if !started.is_empty() {
+        wake::spawn(database_url, &wakers)?;
+    }
+    Ok(started)
 }

@@ -10,8 +10,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod account;
+mod sessions;
 
 pub use account::{Accepted, EmailRequest, PasswordChangeRequest, ResetRequest, VerifyRequest};
+pub use sessions::{DeleteAccountRequest, LogoutRequest, LogoutScope, SessionInfo};
 
 /// The most characters an email may have (RFC 5321's path limit),
 /// counted in Unicode characters, inclusive. The auth service refuses a
@@ -29,6 +31,8 @@ pub const AUTH_ROUTES: &[&str] = &[
     "/recover",
     "/reset",
     "/password",
+    "/sessions",
+    "/account",
 ];
 /// The profile service's public routes.
 pub const PROFILE_ROUTES: &[&str] = &["/me"];
