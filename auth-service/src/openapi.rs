@@ -3,8 +3,8 @@
 
 use shared::api::{
     Accepted, DeleteAccountRequest, EmailRequest, ErrorBody, ErrorCode, HealthResponse,
-    LogoutRequest, LogoutScope, PasswordChangeRequest, RefreshRequest, ResetRequest,
-    SessionInfo, SignupRequest, TokenResponse, UserResponse, VerifyRequest,
+    LogoutRequest, LogoutScope, PasswordChangeRequest, RefreshRequest, ResetRequest, SessionInfo,
+    SignupRequest, TokenResponse, UserResponse, VerifyRequest,
 };
 use shared::responses::{
     NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,

@@ -141,9 +141,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
                         .wrap(from_fn(per_client)),
                 )
                 .service(resource("/sessions", GET).route(web::get().to(sessions::list)))
-                .service(
-                    resource("/sessions/{id}", DELETE).route(web::delete().to(sessions::end)),
-                )
+                .service(resource("/sessions/{id}", DELETE).route(web::delete().to(sessions::end)))
                 .service(
                     resource("/account", DELETE)
                         .route(web::delete().to(account::delete))

@@ -1,5 +1,7 @@
 //! The `Authorization: Bearer` extractor: verifies the access token locally
-//! (`service_kit::bearer`); the auth service is never called.
+//! (`service_kit::bearer`) and refuses one the auth service's events
+//! revoked (the in-memory [`Revocations`]); the auth service is never
+//! called, and no query runs.
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -9,6 +11,7 @@ use shared::claims::AccessClaims;
 use shared::token::TokenCodec;
 
 use crate::error::ProfileError;
+use crate::revocations::Revocations;
 
 /// The verified claims of the request's access token.
 #[derive(Debug, Clone)]
@@ -33,5 +36,11 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ProfileError> {
         BearerError::RefreshTokenSent => ProfileError::RefreshTokenSent,
         BearerError::Ambiguous => ProfileError::AmbiguousCredentials,
     })?;
+    let revocations = req
+        .app_data::<web::Data<Revocations>>()
+        .ok_or_else(|| InfraError::internal("no revocation set registered"))?;
+    if revocations.refuses(&claims) {
+        return Err(ProfileError::InvalidToken);
+    }
     Ok(Authenticated(claims))
 }

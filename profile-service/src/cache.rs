@@ -78,6 +78,7 @@ impl ProfileCache {
     }
 
     /// Whether the cache is configured at all (a listener is needed).
+    #[cfg(test)]
     pub fn is_enabled(&self) -> bool {
         self.entries.is_some()
     }

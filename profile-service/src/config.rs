@@ -3,7 +3,10 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use service_kit::config::{CommonConfig, ConfigError, EnvReader};
+use shared::events::EventSecret;
 
 /// Everything the profile service reads from the environment. It never
 /// sees `JWT_REFRESH_SECRET_KEY`.
@@ -15,6 +18,11 @@ pub struct Config {
     pub auth_token_url: String,
     /// `PROFILE_CACHE_SIZE` / `PROFILE_CACHE_TTL_SECONDS`.
     pub cache: CacheConfig,
+    /// `EVENT_SECRET` (or `EVENT_SECRET_FILE`); without it the service
+    /// takes no events (revocation then waits for `exp`).
+    pub event_secret: Option<Arc<EventSecret>>,
+    /// `INTERNAL_BIND_ADDR`: where `POST /events` is served.
+    pub internal_bind_addr: SocketAddr,
 }
 
 /// The in-process profile cache (see `cache.rs`).
@@ -30,6 +38,7 @@ pub struct CacheConfig {
 const DEFAULT_METRICS: SocketAddr =
     SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9102);
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8002);
+pub const DEFAULT_INTERNAL: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9202);
 
 impl Config {
     /// Reads and checks every variable; the error names each bad one.
@@ -51,12 +60,33 @@ impl Config {
             size: env.number_in("PROFILE_CACHE_SIZE", 10_000, 0, 10_000_000),
             ttl: Duration::from_secs(env.number_in("PROFILE_CACHE_TTL_SECONDS", 300, 1, 86_400)),
         };
+        let event_secret = env.secret_or_file("EVENT_SECRET").and_then(|secret| {
+            match EventSecret::parse(&secret) {
+                Ok(secret) => Some(Arc::new(secret)),
+                Err(problem) => {
+                    env.problem(format!("EVENT_SECRET {problem}"));
+                    None
+                }
+            }
+        });
+        let internal_bind_addr = env.parse_or("INTERNAL_BIND_ADDR", DEFAULT_INTERNAL);
+        if let Some(common) = &common
+            && (internal_bind_addr == common.bind_addr
+                || Some(internal_bind_addr) == common.metrics_bind_addr)
+            && internal_bind_addr.port() != 0
+        {
+            env.problem(format!(
+                "INTERNAL_BIND_ADDR={internal_bind_addr} takes the port of BIND_ADDR or METRICS_BIND_ADDR: the events listener needs a port of its own"
+            ));
+        }
         env.finish()?;
         match common {
             Some(common) => Ok(Self {
                 common,
                 auth_token_url,
                 cache,
+                event_secret,
+                internal_bind_addr,
             }),
             None => Err(ConfigError(vec![
                 "required configuration is missing".into(),

@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use service_kit::db::{DbError, WorkError};
 use service_kit::error::{InfraError, error_response};
 use shared::api::{ErrorBody, ErrorCode, FieldErrors};
+use shared::events::DeliveryError;
 
 /// Everything a request to the profile service can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,12 @@ pub enum ProfileError {
     RefreshTokenSent,
     #[error("more than one Authorization header")]
     AmbiguousCredentials,
+    /// An event delivery whose signature or timestamp is refused.
+    #[error(transparent)]
+    Delivery(#[from] shared::events::DeliveryError),
+    /// An event delivery whose body is not an event.
+    #[error("not an event: {0}")]
+    BadEvent(String),
     #[error(transparent)]
     Infra(#[from] InfraError),
 }
@@ -58,6 +65,21 @@ impl ProfileError {
                 C::InvalidRequest,
                 "Send one Authorization header, not several.",
             ),
+            Self::Delivery(error @ DeliveryError::Unsigned) => plain(
+                StatusCode::UNAUTHORIZED,
+                C::InvalidToken,
+                &format!("{error}."),
+            ),
+            Self::Delivery(error @ DeliveryError::Stale) => plain(
+                StatusCode::BAD_REQUEST,
+                C::InvalidRequest,
+                &format!("{error}."),
+            ),
+            Self::BadEvent(problem) => plain(
+                StatusCode::BAD_REQUEST,
+                C::InvalidRequest,
+                &format!("The body is not an event: {problem}."),
+            ),
             Self::Infra(infra) => infra.status_and_body(),
         }
     }
@@ -71,7 +93,8 @@ impl ResponseError for ProfileError {
     fn error_response(&self) -> HttpResponse {
         let challenge = match self {
             Self::Infra(infra) => return infra.error_response(),
-            Self::Validation(_) => None,
+            Self::Validation(_) | Self::BadEvent(_) => None,
+            Self::Delivery(_) => None,
             Self::MissingToken => Some("Bearer"),
             Self::InvalidToken | Self::RefreshTokenSent => Some("Bearer error=\"invalid_token\""),
             Self::AmbiguousCredentials => Some("Bearer error=\"invalid_request\""),
@@ -101,8 +124,14 @@ impl From<DbError> for ProfileError {
 }
 
 impl From<diesel::result::Error> for ProfileError {
+    /// `NotFound` means the profile of a token's user could not be had:
+    /// the account was deleted (its profile is refused re-creation), so
+    /// the token is no longer good.
     fn from(error: diesel::result::Error) -> Self {
-        Self::Infra(error.into())
+        match error {
+            diesel::result::Error::NotFound => Self::InvalidToken,
+            error => Self::Infra(error.into()),
+        }
     }
 }
 

@@ -1,5 +1,8 @@
 //! The replica's ear on `profile_changed`: a dedicated connection that
-//! `LISTEN`s and evicts each announced profile from the [`ProfileCache`].
+//! `LISTEN`s, evicts each announced profile from the [`ProfileCache`], and
+//! applies each announced revocation to the [`Revocations`] (reloading the
+//! whole set from the database each time it connects, since it may have
+//! missed some while it was not).
 //!
 //! diesel exposes libpq's notification queue but not its socket, so the
 //! thread asks for news every [`POLL`] (a non-blocking read, no round
@@ -8,11 +11,12 @@
 //! [`crate::cache::STALE_AFTER`] without one), and TCP keepalives and
 //! `tcp_user_timeout` end a link that hangs. When the connection is gone
 //! the cache is emptied and bypassed until a new connection listens
-//! again. The thread ends when the cache it serves is dropped.
+//! again. The thread ends when the revocation set it serves is dropped.
 //!
 //! The listener must reach PostgreSQL itself: behind a pooler in
-//! transaction mode (PgBouncer), `LISTEN` hears nothing, and the cache
-//! must be turned off (`PROFILE_CACHE_SIZE=0`).
+//! transaction mode (PgBouncer), `LISTEN` hears nothing, the cache must be
+//! turned off (`PROFILE_CACHE_SIZE=0`), and revocations reach the other
+//! replicas only when they reconnect.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -25,6 +29,8 @@ use uuid::Uuid;
 use service_kit::db::listen::with_link_checks;
 
 use crate::cache::ProfileCache;
+use crate::revocations::{Revocation, Revocations};
+use crate::services::events::CAUGHT_UP;
 
 /// The channel the `profiles` triggers notify on.
 pub const CHANNEL: &str = "profile_changed";
@@ -36,47 +42,75 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
-/// Starts the listener thread for `cache`, unless the cache is off.
-pub fn spawn(database_url: SecretString, cache: &Arc<ProfileCache>) -> std::io::Result<()> {
-    if !cache.is_enabled() {
-        return Ok(());
-    }
-    let cache = Arc::downgrade(cache);
+/// What the listener keeps current.
+struct Targets {
+    cache: Weak<ProfileCache>,
+    revocations: Weak<Revocations>,
+}
+
+/// Starts the listener thread for `cache` and `revocations`.
+pub fn spawn(
+    database_url: SecretString,
+    cache: &Arc<ProfileCache>,
+    revocations: &Arc<Revocations>,
+) -> std::io::Result<()> {
+    let targets = Targets {
+        cache: Arc::downgrade(cache),
+        revocations: Arc::downgrade(revocations),
+    };
     std::thread::Builder::new()
         .name("profile-listener".into())
-        .spawn(move || run(&database_url, &cache))
+        .spawn(move || run(&database_url, &targets))
         .map(drop)
 }
 
-fn run(database_url: &SecretString, cache: &Weak<ProfileCache>) {
+fn run(database_url: &SecretString, targets: &Targets) {
     let mut retry = RETRY_MIN;
-    while cache.strong_count() > 0 {
+    while targets.revocations.strong_count() > 0 {
         match listen(database_url) {
             Ok(mut conn) => {
-                let Some(live) = cache.upgrade() else { return };
-                live.listening(true);
-                drop(live);
+                if let Err(error) = reload(&mut conn, targets) {
+                    tracing::warn!(%error, "cannot load the revocations; listening again");
+                    std::thread::sleep(retry);
+                    retry = (retry * 2).min(RETRY_MAX);
+                    continue;
+                }
+                let Some(cache) = targets.cache.upgrade() else {
+                    return;
+                };
+                cache.listening(true);
+                drop(cache);
                 tracing::info!(channel = CHANNEL, "profile cache listening for changes");
                 retry = RETRY_MIN;
-                let lost = follow(&mut conn, cache);
-                if let Some(live) = cache.upgrade() {
-                    live.listening(false);
+                let lost = follow(&mut conn, targets);
+                if let Some(cache) = targets.cache.upgrade() {
+                    cache.listening(false);
                 }
                 match lost {
                     Ok(()) => return,
                     Err(error) => tracing::warn!(
                         %error,
-                        "profile cache listener lost its connection; the cache is bypassed until it is back"
+                        "profile listener lost its connection; the cache is bypassed until it is back"
                     ),
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, "profile cache listener cannot connect; the cache stays bypassed");
+                tracing::warn!(%error, "profile listener cannot connect; the cache stays bypassed");
             }
         }
         std::thread::sleep(retry);
         retry = (retry * 2).min(RETRY_MAX);
     }
+}
+
+/// Replaces the revocation set with what the database holds (after
+/// `LISTEN`, so nothing falls between the two).
+fn reload(conn: &mut PgConnection, targets: &Targets) -> diesel::QueryResult<()> {
+    let all = crate::store::revocations::live(conn, chrono::Utc::now())?;
+    if let Some(revocations) = targets.revocations.upgrade() {
+        revocations.replace_all(all);
+    }
+    Ok(())
 }
 
 fn listen(database_url: &SecretString) -> Result<PgConnection, Box<dyn std::error::Error>> {
@@ -87,41 +121,54 @@ fn listen(database_url: &SecretString) -> Result<PgConnection, Box<dyn std::erro
     Ok(conn)
 }
 
-/// Evicts what each notification names until the connection fails (`Err`)
-/// or the cache is gone (`Ok`).
-fn follow(conn: &mut PgConnection, cache: &Weak<ProfileCache>) -> diesel::QueryResult<()> {
+/// Follows each notification until the connection fails (`Err`) or the
+/// service is gone (`Ok`).
+fn follow(conn: &mut PgConnection, targets: &Targets) -> diesel::QueryResult<()> {
     let mut beat = Instant::now();
     loop {
-        let Some(cache) = cache.upgrade() else {
+        let (Some(cache), Some(revocations)) =
+            (targets.cache.upgrade(), targets.revocations.upgrade())
+        else {
             return Ok(());
         };
-        let heard = evict_announced(conn, &cache)?;
+        let heard = handle_announced(conn, &cache, &revocations)?;
         if beat.elapsed() >= HEARTBEAT {
             conn.batch_execute("SELECT 1")?;
             // What arrived before the answer is handled before the cache
             // hears the listener is alive.
-            evict_announced(conn, &cache)?;
+            handle_announced(conn, &cache, &revocations)?;
             cache.heard();
             beat = Instant::now();
         }
-        drop(cache);
+        drop((cache, revocations));
         if heard == 0 {
             std::thread::sleep(POLL);
         }
     }
 }
 
-/// Evicts every profile announced so far; how many there were.
-fn evict_announced(conn: &mut PgConnection, cache: &ProfileCache) -> diesel::QueryResult<usize> {
+/// Handles every notification so far; how many there were.
+fn handle_announced(
+    conn: &mut PgConnection,
+    cache: &ProfileCache,
+    revocations: &Revocations,
+) -> diesel::QueryResult<usize> {
     let mut count = 0;
     for notification in conn.notifications_iter() {
         let notification = notification?;
         count += 1;
         metrics::counter!("profile_cache_notifications_total", "service" => crate::SERVICE)
             .increment(1);
-        match notification.payload.parse::<Uuid>() {
-            Ok(user) => cache.evict(user),
-            Err(_) => cache.evict_all(),
+        let payload = notification.payload.as_str();
+        if payload == CAUGHT_UP {
+            revocations.caught_up();
+        } else if let Some(revocation) = Revocation::from_payload(payload) {
+            revocations.apply(revocation);
+        } else {
+            match payload.parse::<Uuid>() {
+                Ok(user) => cache.evict(user),
+                Err(_) => cache.evict_all(),
+            }
         }
     }
     Ok(count)

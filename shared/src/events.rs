@@ -159,14 +159,16 @@ impl EventSecret {
     /// by the crate).
     pub fn verify(&self, body: &[u8], headers: &http::HeaderMap) -> Result<(), DeliveryError> {
         use standardwebhooks::WebhookError as E;
-        self.webhook.verify(body, headers).map_err(|error| match error {
-            E::InvalidTimestamp
-            | E::TimestampTooOldError
-            | E::FutureTimestampError
-            | E::MissingHeader("timestamp")
-            | E::InvalidHeader("timestamp") => DeliveryError::Stale,
-            _ => DeliveryError::Unsigned,
-        })
+        self.webhook
+            .verify(body, headers)
+            .map_err(|error| match error {
+                E::InvalidTimestamp
+                | E::TimestampTooOldError
+                | E::FutureTimestampError
+                | E::MissingHeader("timestamp")
+                | E::InvalidHeader("timestamp") => DeliveryError::Stale,
+                _ => DeliveryError::Unsigned,
+            })
     }
 }
 
@@ -206,7 +208,10 @@ mod tests {
             secret("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap_err(),
             SecretError::Prefix
         );
-        assert_eq!(secret("whsec_not base64!").unwrap_err(), SecretError::Base64);
+        assert_eq!(
+            secret("whsec_not base64!").unwrap_err(),
+            SecretError::Base64
+        );
         assert_eq!(
             secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap_err(),
             SecretError::TooShort
@@ -231,7 +236,10 @@ mod tests {
         let body = r#"{"type":"user.deleted","timestamp":"2026-12-06T00:00:00Z","data":{"user_id":"8b7c2c1e-0a4e-4c43-9b1a-3f1f9b0f1c2d"}}"#;
         let now = Utc::now().timestamp();
         let good = ours.sign("msg_1", now, body);
-        assert_eq!(ours.verify(body.as_bytes(), &headers("msg_1", now, Some(&good))), Ok(()));
+        assert_eq!(
+            ours.verify(body.as_bytes(), &headers("msg_1", now, Some(&good))),
+            Ok(())
+        );
         let forged = theirs.sign("msg_1", now, body);
         for (case, headers) in [
             ("no signature", headers("msg_1", now, None)),

@@ -33,13 +33,14 @@ impl EventSettings {
                 }
             })
             .collect();
-        let secret = env
-            .secret_or_file("EVENT_SECRET")
-            .and_then(|secret| match EventSecret::parse(&secret) {
-                Ok(secret) => Some(Arc::new(secret)),
-                Err(problem) => {
-                    env.problem(format!("EVENT_SECRET {problem}"));
-                    None
+        let secret =
+            env.secret_or_file("EVENT_SECRET").and_then(|secret| {
+                match EventSecret::parse(&secret) {
+                    Ok(secret) => Some(Arc::new(secret)),
+                    Err(problem) => {
+                        env.problem(format!("EVENT_SECRET {problem}"));
+                        None
+                    }
                 }
             });
         if !endpoints.is_empty() && secret.is_none() && !env.names_problem("EVENT_SECRET") {

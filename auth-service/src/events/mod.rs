@@ -97,7 +97,12 @@ impl Events {
 
     /// One row per endpoint, the same id and body for each; nothing when
     /// no endpoint is configured.
-    fn write(&self, conn: &mut PgConnection, kind: EventKind, now: DateTime<Utc>) -> QueryResult<()> {
+    fn write(
+        &self,
+        conn: &mut PgConnection,
+        kind: EventKind,
+        now: DateTime<Utc>,
+    ) -> QueryResult<()> {
         if self.settings.endpoints.is_empty() {
             return Ok(());
         }

@@ -3,7 +3,9 @@
 
 use actix_web::{HttpResponse, web};
 use service_kit::extract::{JsonBody, OneAuthorization};
-use shared::api::{ErrorBody, FieldErrors, LogoutRequest, LogoutScope, RefreshRequest, SessionInfo};
+use shared::api::{
+    ErrorBody, FieldErrors, LogoutRequest, LogoutScope, RefreshRequest, SessionInfo,
+};
 use shared::responses::{
     NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
 };
@@ -122,8 +124,8 @@ pub async fn end(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AuthError> {
     // Not a UUID: no session has that id (a 404 like any unknown id).
-    let id = uuid::Uuid::parse_str(&id)
-        .map_err(|_| AuthError::NotFound(sessions::NO_SUCH_SESSION))?;
+    let id =
+        uuid::Uuid::parse_str(&id).map_err(|_| AuthError::NotFound(sessions::NO_SUCH_SESSION))?;
     sessions::end(&state, caller.0, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -315,7 +315,9 @@ pub async fn end(state: &Arc<AppState>, caller: AccessClaims, id: Uuid) -> Resul
             if !sessions::revoke_own(conn, caller.sub, id, now)? {
                 return Err(AuthError::NotFound(NO_SUCH_SESSION));
             }
-            state.events.sessions_revoked(conn, caller.sub, &[id], now)?;
+            state
+                .events
+                .sessions_revoked(conn, caller.sub, &[id], now)?;
             Ok(())
         })?;
         measure::session_revoked("session_delete");

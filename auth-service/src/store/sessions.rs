@@ -138,7 +138,9 @@ pub fn open(
             .values((
                 sessions::id.eq(first.session_id),
                 sessions::user_id.eq(user),
-                sessions::created_at.eq(first.issued_at),
+                // The database's clock, to the microsecond (the token's
+                // iat is whole seconds): sessions list in login order.
+                sessions::created_at.eq(diesel::dsl::now),
                 sessions::expires_at.eq(first.expires_at),
                 sessions::ip.eq(&by.ip),
                 sessions::user_agent.eq(&by.user_agent),
@@ -212,7 +214,7 @@ pub fn rotate(
                 .execute(conn)?;
             diesel::update(sessions::table.find(session.id))
                 .set((
-                    sessions::refreshed_at.eq(now),
+                    sessions::refreshed_at.eq(diesel::dsl::now),
                     sessions::expires_at.eq(successor.expires_at),
                     sessions::ip.eq(&by.ip),
                     sessions::user_agent.eq(&by.user_agent),

@@ -107,7 +107,14 @@ impl EventRunner {
     async fn deliver_row(self: Arc<Self>, row: Claimed) {
         let index = self.index_of(&row.endpoint);
         let outcome = self.post(&row.endpoint, &row.webhook_id, &row.body).await;
-        crate::measure::event_delivered(index, if outcome.is_ok() { "delivered" } else { "retry" });
+        crate::measure::event_delivered(
+            index,
+            if outcome.is_ok() {
+                "delivered"
+            } else {
+                "retry"
+            },
+        );
         let (id, attempts) = (row.id, row.attempts);
         let recorded = blocking(&self.pool, move |conn| {
             match outcome {
@@ -163,19 +170,16 @@ impl EventRunner {
         })
         .await;
         let Ok(pending) = pending else { return };
-        let told = self
-            .endpoints
-            .iter()
-            .zip(&pending)
-            .enumerate()
-            .map(|(index, (endpoint, &count))| async move {
+        let told = self.endpoints.iter().zip(&pending).enumerate().map(
+            |(index, (endpoint, &count))| async move {
                 crate::measure::events_pending(index, count);
                 if count == 0 {
                     let body = caught_up_body();
                     // Best effort: a receiver that is down hears it later.
                     let _ = self.post(endpoint, &new_event_id(), &body).await;
                 }
-            });
+            },
+        );
         join_all(told).await;
     }
 

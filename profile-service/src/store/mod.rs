@@ -1,6 +1,7 @@
 //! diesel queries as plain functions over `&mut PgConnection`.
 
 pub mod profiles;
+pub mod revocations;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 

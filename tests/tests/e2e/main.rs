@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account_sessions;
 mod ambiguity;
 mod backoff;
 mod cache;
@@ -27,6 +28,7 @@ mod outage;
 mod pool;
 mod rate_limit;
 mod refresh_errors;
+mod revocation;
 mod rotation;
 mod routing;
 mod session_storage;

@@ -77,6 +77,24 @@ impl StackBuilder {
             .auth_env("MAIL_INTERVAL_SECONDS", "0")
     }
 
+    /// Turns events on: the auth service delivers to the profile service's
+    /// internal listener, on a port fixed for the stack's life (so both
+    /// survive each other's restarts), with a fresh `EVENT_SECRET`.
+    pub fn events(self) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let secret = shared::events::EventSecret::generate();
+        self.auth_env(
+            "EVENT_ENDPOINTS",
+            &format!("http://127.0.0.1:{port}/events"),
+        )
+        .auth_env("EVENT_SECRET", &secret)
+        .profile_env("EVENT_SECRET", &secret)
+        .profile_env("INTERNAL_BIND_ADDR", &format!("127.0.0.1:{port}"))
+    }
+
     /// Gives the stack a throwaway PostgreSQL server of its own, which the
     /// test may stop and start ([`TestStack::stop_database`]).
     pub fn own_server(mut self) -> Self {
@@ -255,7 +273,25 @@ impl TestStack {
             self.profile_env.clone()
         };
         env.push(("DATABASE_URL".into(), database_url.into()));
+        // The events port is the first replica's; another hears of events
+        // through the database's notifications.
+        if bin == "profile-service" {
+            env.push(("INTERNAL_BIND_ADDR".into(), "127.0.0.1:0".into()));
+        }
         Service::start(bin, &env, database_url.into())
+    }
+
+    /// The auth service's `EVENT_ENDPOINTS` and the stack's
+    /// `EVENT_SECRET`, when [`StackBuilder::events`] turned events on.
+    pub fn events_endpoint(&self) -> Option<(String, String)> {
+        let find = |name: &str| {
+            self.auth_env
+                .iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        };
+        Some((find("EVENT_ENDPOINTS")?, find("EVENT_SECRET")?))
     }
 
     /// The URL of database `name` on the stack's own server.
