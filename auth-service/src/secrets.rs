@@ -4,7 +4,7 @@
 //!
 //! Each file is, in this order of preference: the operator's value from
 //! the environment (`JWT_SECRET_KEY`, `JWT_REFRESH_SECRET_KEY`,
-//! `POSTGRES_PASSWORD`), which always wins; the file already there, which
+//! `EVENT_SECRET`, `POSTGRES_PASSWORD`), which always wins; the file already there, which
 //! is never overwritten; or a new random secret. The database URLs are
 //! derived from the password (host `SECRETS_DB_HOST`, default `db`). Files
 //! are mode 0400; with `SECRETS_UID` set, the services' files are owned by
@@ -17,13 +17,27 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use shared::events::EventSecret;
 use shared::keys::random_secret;
 
-/// (file, variable that overrides it, readable by the services)
-const SECRETS: &[(&str, &str, bool)] = &[
-    ("jwt_secret_key", "JWT_SECRET_KEY", true),
-    ("jwt_refresh_secret_key", "JWT_REFRESH_SECRET_KEY", true),
-    ("postgres_password", "POSTGRES_PASSWORD", false),
+/// (file, variable that overrides it, readable by the services, a new
+/// value)
+type Secret = (&'static str, &'static str, bool, fn() -> String);
+const SECRETS: &[Secret] = &[
+    ("jwt_secret_key", "JWT_SECRET_KEY", true, random_secret),
+    (
+        "jwt_refresh_secret_key",
+        "JWT_REFRESH_SECRET_KEY",
+        true,
+        random_secret,
+    ),
+    ("event_secret", "EVENT_SECRET", true, EventSecret::generate),
+    (
+        "postgres_password",
+        "POSTGRES_PASSWORD",
+        false,
+        random_secret,
+    ),
 ];
 
 /// Runs the subcommand; prints one line per file (what was done, never
@@ -44,7 +58,7 @@ fn write_all(dir: &Path) -> std::io::Result<()> {
         .ok()
         .and_then(|uid| uid.trim().parse::<u32>().ok());
     let mut password_changed = false;
-    for (file, variable, for_services) in SECRETS {
+    for (file, variable, for_services, generate) in SECRETS {
         let path = dir.join(file);
         let given = std::env::var(variable)
             .ok()
@@ -70,7 +84,7 @@ fn write_all(dir: &Path) -> std::io::Result<()> {
             }
             Some(given) => (Some(given), "set from the environment"),
             None if exists => (None, "kept"),
-            None => (Some(random_secret()), "generated"),
+            None => (Some(generate()), "generated"),
         };
         if let Some(value) = value {
             write_secret(&path, &value, owner.filter(|_| *for_services))?;
@@ -128,6 +142,8 @@ mod tests {
         let first = (read("jwt_secret_key"), read("auth_database_url"));
         assert!(first.0.len() >= 32);
         assert!(first.1.contains(&read("postgres_password")));
+        let event_secret = secrecy::SecretString::from(read("event_secret"));
+        assert!(EventSecret::parse(&event_secret).is_ok());
         let mode = std::fs::metadata(dir.join("jwt_secret_key"))
             .unwrap()
             .permissions()

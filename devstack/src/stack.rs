@@ -75,7 +75,10 @@ pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
         map.extend(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)));
         EnvReader::with_overrides(map)
     };
+    let events = Events::from_env()?;
     let auth = auth_service::config::Config::read(reader(vec![
+        ("EVENT_ENDPOINTS", events.endpoint.clone()),
+        ("EVENT_SECRET", events.secret.clone()),
         ("DATABASE_URL", database.url("auth")),
         ("JWT_SECRET_KEY", options.access_secret.clone()),
         ("JWT_REFRESH_SECRET_KEY", options.refresh_secret.clone()),
@@ -83,6 +86,8 @@ pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
         ("BIND_ADDR", options.auth_bind.clone()),
     ]))?;
     let profile = profile_service::config::Config::read(reader(vec![
+        ("EVENT_SECRET", events.secret),
+        ("INTERNAL_BIND_ADDR", events.internal),
         ("DATABASE_URL", database.url("profile")),
         ("JWT_SECRET_KEY", options.access_secret.clone()),
         ("CORS_ALLOWED_ORIGINS", cors),
@@ -94,6 +99,39 @@ pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
         profile: profile_service::startup::build(profile).await?,
         database,
     })
+}
+
+/// Revocation events from the auth service to the profile service: on,
+/// with a fresh `EVENT_SECRET` and a free loopback port for the profile
+/// service's internal listener, unless the environment says otherwise.
+struct Events {
+    endpoint: String,
+    secret: String,
+    internal: String,
+}
+
+impl Events {
+    fn from_env() -> Result<Self, StackError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let internal = match var("INTERNAL_BIND_ADDR") {
+            Some(addr) => addr,
+            None => {
+                let free = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|listener| listener.local_addr())
+                    .map_err(|error| {
+                        StackError::Startup(StartupError::Other(format!(
+                            "no free port for the events listener: {error}"
+                        )))
+                    })?;
+                free.to_string()
+            }
+        };
+        Ok(Self {
+            endpoint: var("EVENT_ENDPOINTS").unwrap_or_else(|| format!("http://{internal}/events")),
+            secret: var("EVENT_SECRET").unwrap_or_else(shared::events::EventSecret::generate),
+            internal,
+        })
+    }
 }
 
 /// The URL a client on this machine uses for a service bound to `addr`.
