@@ -75,13 +75,16 @@ pub fn delete_profile(conn: &mut PgConnection, user: Uuid) -> QueryResult<()> {
         .map(drop)
 }
 
+/// A `revoked_users` row: user, before, deleted, expires_at.
+type UserRow = (Uuid, Option<DateTime<Utc>>, bool, DateTime<Utc>);
+
 /// Every revocation still in force at `now`.
 pub fn live(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<Revocation>> {
     let sessions: Vec<(Uuid, DateTime<Utc>)> = revoked_sessions::table
         .filter(revoked_sessions::expires_at.gt(now))
         .select((revoked_sessions::session_id, revoked_sessions::expires_at))
         .load(conn)?;
-    let users: Vec<(Uuid, Option<DateTime<Utc>>, bool, DateTime<Utc>)> = revoked_users::table
+    let users: Vec<UserRow> = revoked_users::table
         .filter(revoked_users::expires_at.gt(now))
         .select((
             revoked_users::user_id,
