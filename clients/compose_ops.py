@@ -70,7 +70,7 @@ def container_settings() -> None:
     """Every container rotates its logs, has a memory limit and a CPU
     weight; PostgreSQL's weight is the largest."""
     shares = {}
-    ids = {service: container(service) for service in ("db", "auth", "profile")}
+    ids = {service: container(service) for service in ("db", "auth", "profile", "mail")}
     secrets = compose("ps", "-a", "-q", "secrets", capture=True).split()
     ids["secrets"] = secrets[0]
     for service, ident in ids.items():

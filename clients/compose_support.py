@@ -30,8 +30,10 @@ def say(message: str) -> None:
 
 
 def compose(*args: str, replicas: bool = False, capture: bool = False, env: dict | None = None) -> str:
-    profile = ["--profile", "replicas"] if replicas else []
-    command = [*COMPOSE, *FILES, *profile, *args]
+    """Runs compose with the `mail` profile always on (its catcher gets
+    every mail of the proof), and the `replicas` profile when asked."""
+    profiles = ["--profile", "mail", *(["--profile", "replicas"] if replicas else [])]
+    command = [*COMPOSE, *FILES, *profiles, *args]
     result = subprocess.run(
         command,
         cwd=ROOT,
@@ -77,8 +79,8 @@ def signup(base: str, email: str | None = None) -> tuple[requests.Response, str]
     return response, email
 
 
-def login(base: str, email: str) -> requests.Response:
-    return requests.post(f"{base}/login", data={"username": email, "password": PASSWORD}, timeout=15)
+def login(base: str, email: str, password: str = PASSWORD) -> requests.Response:
+    return requests.post(f"{base}/login", data={"username": email, "password": password}, timeout=15)
 
 
 def expect(response: requests.Response, status: int, what: str) -> dict:

@@ -23,7 +23,8 @@ def compose():
 def contract_variables():
     if not CONTRACT.exists():
         pytest.skip(f"{CONTRACT} is not beside the repository")
-    names = set(re.findall(r"^\| `([A-Z_]+)` \|", CONTRACT.read_text(), re.M))
+    # `NAME`, or `NAME` (and `_FILE`) for a secret that may come from a file.
+    names = set(re.findall(r"^\| `([A-Z_]+)`(?: \(and `_FILE`\))? \|", CONTRACT.read_text(), re.M))
     return names | {f"{name}_FILE" for name in names}
 
 
@@ -81,6 +82,7 @@ def test_every_image_is_upstream_by_default_and_replaceable():
         ("NGINX_IMAGE", "nginx:1.27"),
         ("RUST_IMAGE", "rust:1.95-bookworm"),
         ("RUNTIME_IMAGE", "gcr.io/distroless/cc-debian12:nonroot"),
+        ("MAILPIT_IMAGE", "axllent/mailpit:v1.33.1"),
     ]:
         assert f"${{{variable}:-{default}}}" in text, variable
 
@@ -125,6 +127,24 @@ def test_the_subnet_and_the_trusted_proxy_address_are_settings():
         assert file["services"][name]["environment"]["TRUSTED_PROXIES"] == proxy, name
     subnet = file["networks"]["default"]["ipam"]["config"][0]["subnet"]
     assert subnet == "${NETWORK_SUBNET:-172.30.248.0/24}"
+
+
+def test_the_mail_profile_runs_a_catcher_that_only_this_host_can_read():
+    services = compose()["services"]
+    mail = services["mail"]
+    assert mail["profiles"] == ["mail"]
+    # The UI (its mails hold reset links) on loopback; SMTP inside the network.
+    assert mail["ports"] == ["127.0.0.1:8025:8025"]
+    assert mail["read_only"] is True and mail["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in mail["security_opt"]
+    assert mail["restart"] == "unless-stopped"
+    for name in ("auth", "auth-2"):
+        env = services[name]["environment"]
+        # No mail unless SMTP_URL asks for it; never a server by default.
+        assert env["SMTP_URL"] == "${SMTP_URL:-}", name
+        assert env["APP_URL"] and env["MAIL_FROM"], name
+        assert "mail" not in services[name]["depends_on"], name
+    assert "SMTP_URL=smtp://mail:1025?tls=none" in (ROOT / "docker-compose.yml").read_text()
 
 
 def test_the_dependencies_are_built_in_a_layer_of_their_own():

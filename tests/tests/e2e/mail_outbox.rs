@@ -185,19 +185,10 @@ async fn no_token_or_password_of_the_mailed_flows_is_logged() {
         .post("/verify", json!({"token": verify}), None)
         .await
         .expect_status(204);
+    let reset = stack.reset_token(&sink, &email, 2).await;
+    stack.reset(&reset, new).await.expect_status(204);
     stack
-        .post("/recover", json!({"email": email}), None)
-        .await
-        .expect::<Value>(202);
-    let reset = sink.wait_for(&email, 2, WAIT).await[1]
-        .token()
-        .expect("token");
-    stack
-        .post("/reset", json!({"token": reset, "password": new}), None)
-        .await
-        .expect_status(204);
-    stack
-        .post("/reset", json!({"token": reset, "password": new}), None)
+        .reset(&reset, new)
         .await
         .expect_error(400, ErrorCode::InvalidGrant);
     sink.wait_for(&email, 3, WAIT).await;

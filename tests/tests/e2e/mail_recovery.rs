@@ -85,19 +85,13 @@ async fn a_reset_sets_the_password_ends_every_session_and_mails_a_notice() {
         return;
     };
     let (stack, email, first, second) = account(&sink).await;
-    recover(&stack, &email).await;
-    let token = sink.wait_for(&email, 2, WAIT).await[1]
-        .token()
-        .expect("token");
+    let token = stack.reset_token(&sink, &email, 2).await;
     // A refused password keeps the token.
     stack
-        .post("/reset", json!({"token": token, "password": "short"}), None)
+        .reset(&token, "short")
         .await
         .expect_error(422, ErrorCode::ValidationError);
-    stack
-        .post("/reset", json!({"token": token, "password": NEW}), None)
-        .await
-        .expect_status(204);
+    stack.reset(&token, NEW).await.expect_status(204);
     for session in [&first, &second] {
         stack
             .refresh(&session.refresh_token)
@@ -117,11 +111,7 @@ async fn a_reset_sets_the_password_ends_every_session_and_mails_a_notice() {
     );
     // Once only.
     stack
-        .post(
-            "/reset",
-            json!({"token": token, "password": "yet another password"}),
-            None,
-        )
+        .reset(&token, "yet another password")
         .await
         .expect_error(400, ErrorCode::InvalidGrant);
     stack.login(&email, NEW).await.expect::<TokenResponse>(200);
@@ -133,16 +123,10 @@ async fn a_newer_reset_token_retires_the_older_and_an_expired_one_is_refused() {
         return;
     };
     let (stack, email, _, _) = account(&sink).await;
-    recover(&stack, &email).await;
-    let older = sink.wait_for(&email, 2, WAIT).await[1]
-        .token()
-        .expect("token");
-    recover(&stack, &email).await;
-    let newer = sink.wait_for(&email, 3, WAIT).await[2]
-        .token()
-        .expect("token");
+    let older = stack.reset_token(&sink, &email, 2).await;
+    let newer = stack.reset_token(&sink, &email, 3).await;
     stack
-        .post("/reset", json!({"token": older, "password": NEW}), None)
+        .reset(&older, NEW)
         .await
         .expect_error(400, ErrorCode::InvalidGrant);
     let mut conn = stack.auth.db();
@@ -151,7 +135,7 @@ async fn a_newer_reset_token_retires_the_older_and_an_expired_one_is_refused() {
         "UPDATE one_time_tokens SET expires_at = now() - interval '1 second'",
     );
     stack
-        .post("/reset", json!({"token": newer, "password": NEW}), None)
+        .reset(&newer, NEW)
         .await
         .expect_error(400, ErrorCode::InvalidGrant);
     stack
@@ -168,14 +152,8 @@ async fn a_reset_token_resets_only_its_own_account() {
     let (stack, email, _, _) = account(&sink).await;
     let other = new_email();
     stack.signup(&other, PASSWORD).await.expect::<Value>(201);
-    recover(&stack, &email).await;
-    let token = sink.wait_for(&email, 2, WAIT).await[1]
-        .token()
-        .expect("token");
-    stack
-        .post("/reset", json!({"token": token, "password": NEW}), None)
-        .await
-        .expect_status(204);
+    let token = stack.reset_token(&sink, &email, 2).await;
+    stack.reset(&token, NEW).await.expect_status(204);
     stack
         .login(&other, PASSWORD)
         .await
@@ -289,14 +267,8 @@ async fn a_reset_clears_the_login_back_off_from_every_network() {
         .login(&email, PASSWORD)
         .await
         .expect_error(429, ErrorCode::RateLimited);
-    recover(&stack, &email).await;
-    let token = sink.wait_for(&email, 2, WAIT).await[1]
-        .token()
-        .expect("token");
-    stack
-        .post("/reset", json!({"token": token, "password": NEW}), None)
-        .await
-        .expect_status(204);
+    let token = stack.reset_token(&sink, &email, 2).await;
+    stack.reset(&token, NEW).await.expect_status(204);
     assert_eq!(
         db::count(&mut conn, "SELECT count(*) FROM login_failures"),
         0

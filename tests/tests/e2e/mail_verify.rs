@@ -138,6 +138,44 @@ async fn resend_mails_an_unverified_account_only_and_the_new_link_replaces_the_o
 }
 
 #[tokio::test]
+async fn resend_refuses_what_is_no_email_address_with_422_naming_the_field_and_mails_nothing() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    // No interval: a resend that got through would mail at once.
+    let stack = TestStack::builder()
+        .mail(&sink)
+        .auth_env("MAIL_INTERVAL_SECONDS", "0")
+        .start()
+        .await;
+    let email = new_email();
+    stack.signup(&email, PASSWORD).await.expect::<Value>(201);
+    sink.wait_for(&email, 1, WAIT).await;
+    let too_long = format!("{}@example.com", "a".repeat(250));
+    let hidden = format!("{email}\u{200b}");
+    for (bad, problem) in [
+        ("not an address", "must be a valid email address"),
+        ("", "must be a valid email address"),
+        (too_long.as_str(), "must be at most 254 characters"),
+        (hidden.as_str(), "must not contain invisible characters"),
+    ] {
+        let body = stack
+            .post("/verify/resend", json!({"email": bad}), None)
+            .await
+            .expect_error(422, ErrorCode::ValidationError);
+        let fields: Vec<(String, String)> = body.fields.unwrap_or_default().into_iter().collect();
+        assert_eq!(
+            fields,
+            [("email".to_owned(), problem.to_owned())],
+            "{bad:?}"
+        );
+    }
+    // The account's own address, hidden character and all, mailed nothing.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.mails_to(&email).len(), 1);
+}
+
+#[tokio::test]
 async fn without_mail_accounts_are_verified_at_signup() {
     let stack = TestStack::start().await;
     let (_, tokens) = stack.new_session().await;

@@ -6,6 +6,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use shared::api::{ErrorBody, ErrorCode, TokenResponse};
 
+use crate::support::smtp::{MAIL_WAIT, SmtpSink};
 use crate::support::stack::{StackBuilder, TestStack};
 
 /// A response, read whole.
@@ -165,6 +166,27 @@ impl TestStack {
             None => request,
         })
         .await
+    }
+
+    /// `POST /recover` for `email` (202 `{}`), then the token of the reset
+    /// mail it brings: `sink`'s `nth` mail to that address, counting from 1
+    /// (signup's verification mail is the first).
+    pub async fn reset_token(&self, sink: &SmtpSink, email: &str, nth: usize) -> String {
+        let body: serde_json::Value = self
+            .post("/recover", serde_json::json!({"email": email}), None)
+            .await
+            .expect(202);
+        assert_eq!(body, serde_json::json!({}));
+        let mails = sink.wait_for(email, nth, MAIL_WAIT).await;
+        mails[nth - 1]
+            .token()
+            .unwrap_or_else(|| panic!("mail {nth} to {email} carries no token: {mails:?}"))
+    }
+
+    /// `POST /reset` with a mailed `token` and the new `password`.
+    pub async fn reset(&self, token: &str, password: &str) -> Reply {
+        let body = serde_json::json!({"token": token, "password": password});
+        self.post("/reset", body, None).await
     }
 
     /// `GET /me` with `token` as bearer.

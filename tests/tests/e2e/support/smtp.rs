@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::support::tools::AIOSMTPD;
 
+/// How long a helper waits for a mail before it fails the test.
+pub const MAIL_WAIT: Duration = Duration::from_secs(20);
+
 /// A running SMTP sink and the mails it received.
 pub struct SmtpSink {
     python: PathBuf,
