@@ -140,6 +140,24 @@ def access_token(base: str = AUTH) -> str:
     return expect(login(base, email), 200, "login")["access_token"]
 
 
+def logout_reaches_the_profile_service() -> None:
+    """The compose file's events: a logout's access token is refused by
+    the profile container within seconds (not at exp)."""
+    response, email = signup(AUTH)
+    expect(response, 201, "signup")
+    tokens = expect(login(AUTH, email), 200, "login")
+    me = lambda: requests.get(f"{PROFILE}/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=15)
+    expect(me(), 200, "GET /me before logout")
+    response = requests.post(f"{AUTH}/logout", json={"refresh_token": tokens["refresh_token"]}, timeout=15)
+    expect(response, 204, "logout")
+    started = time.monotonic()
+    while (status := me().status_code) != 401:
+        if status != 200 or time.monotonic() - started > 10:
+            raise SystemExit(f"GET /me after logout: {status} after {time.monotonic() - started:.1f} s")
+        time.sleep(0.02)
+    say(f"events: a logout's access token was refused by the profile container {time.monotonic() - started:.2f} s after the 204")
+
+
 def database_restart_under_traffic(token: str) -> None:
     before = {s: container(s) for s in ("auth", "profile")}
 
@@ -214,7 +232,7 @@ def replicas() -> None:
 
 
 def security_checks() -> None:
-    secrets = [read_secret(n) for n in ("jwt_secret_key", "jwt_refresh_secret_key", "postgres_password")]
+    secrets = [read_secret(n) for n in ("jwt_secret_key", "jwt_refresh_secret_key", "event_secret", "postgres_password")]
     for service in ("auth", "profile", "db"):
         inspected = docker("inspect", container(service))
         if any(secret in inspected for secret in secrets):
@@ -242,6 +260,7 @@ def main() -> None:
         compose("up", "-d")
         wait_healthy("db", "auth", "profile")
         compose_mail.verify_and_recover()
+        logout_reaches_the_profile_service()
         client_checks(python)
         token = access_token()
         database_restart_under_traffic(token)

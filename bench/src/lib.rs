@@ -16,6 +16,8 @@
 //!   for anything that grows.
 //! - [`mail::run`]: the outbox: signup latency with SMTP down and up, and
 //!   mails a second from a backlog.
+//! - [`revocation::run`]: revocation events: logout-to-401 delay, events
+//!   a second, and `GET /me` with 100,000 revoked sessions in the set.
 //! - [`scale::run`]: both services in this process (`devstack`'s stack)
 //!   against millions of rows loaded by `COPY`.
 //!
@@ -29,6 +31,7 @@ pub mod mail;
 pub mod pg_only;
 pub mod phases;
 pub mod procfs;
+pub mod revocation;
 pub mod running;
 pub mod scale;
 pub mod services;
