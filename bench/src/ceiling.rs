@@ -165,7 +165,7 @@ pub async fn run(
 }
 
 /// A warm-up run, then the measured one; notes the server's memory.
-async fn hammer(
+pub async fn hammer(
     server: &Service,
     run: &WrkRun,
     settings: &Settings,

@@ -21,7 +21,7 @@ use crate::footprint::Footprint;
 use crate::latency::quantile_ms;
 use crate::phases;
 use crate::procfs;
-use crate::running::{Binary, Service};
+use crate::running::Binary;
 use crate::services::Testbed;
 use crate::wrk::WrkRun;
 
@@ -110,15 +110,18 @@ pub async fn run() -> Result<(), String> {
     };
     let mut footprint = Footprint::default();
     let ceiling = testbed.start(Binary::Ceiling, &[]).await?;
-    let top = hammer(&ceiling, &measure, &settings).await?;
+    let top = ceiling::hammer(&ceiling, &measure, &settings, &mut footprint, "ceiling")
+        .await?
+        .requests_per_sec;
     ceiling.stop();
     let mut rows = Vec::new();
     for count in [0, revoked] {
         fill(&profile_db, count).await?;
         let profile = testbed.start(Binary::Profile, &profile_env).await?;
         let rss = procfs::rss_kib(profile.pid());
-        footprint.idle(&profile);
-        let rate = hammer(&profile, &measure, &settings).await?;
+        let rate = ceiling::hammer(&profile, &measure, &settings, &mut footprint, "GET /me")
+            .await?
+            .requests_per_sec;
         rows.push((count, rate, rss));
         profile.stop();
     }
@@ -264,20 +267,4 @@ async fn fill(url: &str, count: usize) -> Result<(), String> {
     })
     .await
     .map_err(|e| e.to_string())?
-}
-
-/// A warm-up run, then the measured one: requests a second.
-async fn hammer(server: &Service, run: &WrkRun, settings: &Settings) -> Result<f64, String> {
-    let url = format!("{}/me", server.url);
-    if settings.warmup >= Duration::from_secs(1) {
-        WrkRun {
-            url: url.clone(),
-            duration: settings.warmup,
-            ..run.clone()
-        }
-        .run()
-        .await?;
-    }
-    let report = WrkRun { url, ..run.clone() }.run().await?;
-    Ok(report.requests_per_sec)
 }

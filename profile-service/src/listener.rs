@@ -31,9 +31,8 @@ use service_kit::db::listen::with_link_checks;
 use crate::cache::ProfileCache;
 use crate::revocations::{Revocation, Revocations};
 use crate::services::events::CAUGHT_UP;
+use crate::store::CHANNEL;
 
-/// The channel the `profiles` triggers notify on.
-pub const CHANNEL: &str = "profile_changed";
 /// How the listener's connection shows in `pg_stat_activity`.
 pub const APPLICATION_NAME: &str = "profile-service listener";
 

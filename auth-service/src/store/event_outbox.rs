@@ -12,6 +12,7 @@ use diesel::sql_types::{Array, BigInt, Interval, Text};
 use uuid::Uuid;
 
 use crate::schema::event_outbox;
+use crate::store::interval;
 
 /// A row to write.
 #[derive(Debug, Insertable)]
@@ -44,12 +45,6 @@ pub fn enqueue(conn: &mut PgConnection, rows: &[NewEvent<'_>]) -> QueryResult<()
         .values(rows)
         .execute(conn)
         .map(drop)
-}
-
-fn interval(duration: Duration) -> diesel::pg::data_types::PgInterval {
-    diesel::pg::data_types::PgInterval::from_microseconds(
-        i64::try_from(duration.as_micros()).unwrap_or(i64::MAX),
-    )
 }
 
 /// Claims up to `limit` rows for `endpoints`, each the oldest row of its

@@ -12,5 +12,12 @@ pub mod users;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 
+/// `duration` as a PostgreSQL interval (a lease, say).
+fn interval(duration: std::time::Duration) -> diesel::pg::data_types::PgInterval {
+    diesel::pg::data_types::PgInterval::from_microseconds(
+        i64::try_from(duration.as_micros()).unwrap_or(i64::MAX),
+    )
+}
+
 /// The auth service's migrations, embedded in the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");

@@ -12,6 +12,7 @@ use diesel::sql_types::{Array, BigInt, Interval, Text};
 
 use crate::jobs::Job;
 use crate::schema::outbox;
+use crate::store::interval;
 
 /// A claimed row.
 #[derive(Debug, QueryableByName)]
@@ -34,12 +35,6 @@ pub fn enqueue<J: Job>(conn: &mut PgConnection, job: &J) -> QueryResult<()> {
         .values((outbox::kind.eq(J::KIND), outbox::payload.eq(payload)))
         .execute(conn)
         .map(drop)
-}
-
-fn interval(duration: Duration) -> diesel::pg::data_types::PgInterval {
-    diesel::pg::data_types::PgInterval::from_microseconds(
-        i64::try_from(duration.as_micros()).unwrap_or(i64::MAX),
-    )
 }
 
 /// Claims up to `limit` due rows of `kinds`, oldest first, and leases them

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use uuid::Uuid;
 
-use crate::listener::CHANNEL;
 use crate::revocations::Revocation;
 use crate::schema::{profiles, received_events, revoked_sessions, revoked_users};
+use crate::store::CHANNEL;
 
 /// Records `webhook_id` as applied; `false` when it already was (a
 /// redelivery, which must change nothing).

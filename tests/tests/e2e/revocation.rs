@@ -96,6 +96,17 @@ fn pending_events(stack: &TestStack) -> i64 {
     db::count(&mut stack.auth.db(), "SELECT count(*) FROM event_outbox")
 }
 
+/// Waits until the auth service has delivered every event.
+async fn wait_all_delivered(stack: &TestStack) {
+    db::wait_for_count(
+        &mut stack.auth.db(),
+        "SELECT count(*) FROM event_outbox",
+        |n| n == 0,
+        Duration::from_secs(10),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_logout_is_refused_at_every_replica_within_two_seconds() {
     let stack = TestStack::builder().events().start().await;
@@ -241,13 +252,7 @@ async fn a_deleted_account_leaves_no_profile_and_its_email_starts_afresh() {
     assert_eq!(profile["display_name"], Value::Null);
     assert_eq!(profile["bio"], Value::Null);
     // Nothing left to deliver.
-    db::wait_for_count(
-        &mut stack.auth.db(),
-        "SELECT count(*) FROM event_outbox",
-        |n| n == 0,
-        Duration::from_secs(5),
-    )
-    .await;
+    wait_all_delivered(&stack).await;
 }
 
 #[tokio::test]
@@ -323,13 +328,7 @@ async fn an_event_committed_before_a_kill_9_of_the_auth_service_still_arrives() 
         Duration::from_secs(40),
     )
     .await;
-    db::wait_for_count(
-        &mut stack.auth.db(),
-        "SELECT count(*) FROM event_outbox",
-        |n| n == 0,
-        Duration::from_secs(10),
-    )
-    .await;
+    wait_all_delivered(&stack).await;
 }
 
 #[tokio::test]
@@ -347,13 +346,7 @@ async fn two_auth_processes_deliver_each_event_once() {
     for token in &tokens {
         until_refused(&stack, &stack.profile, &token.access_token, WITHIN * 3).await;
     }
-    db::wait_for_count(
-        &mut stack.auth.db(),
-        "SELECT count(*) FROM event_outbox",
-        |n| n == 0,
-        Duration::from_secs(10),
-    )
-    .await;
+    wait_all_delivered(&stack).await;
     let logs = stack.profile.logs();
     let applied = logs
         .iter()
