@@ -10,8 +10,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod account;
+mod discovery;
 
 pub use account::{Accepted, EmailRequest, PasswordChangeRequest, ResetRequest, VerifyRequest};
+pub use discovery::{PublicKey, PublicKeySet, ServerMetadata};
 
 /// The most characters an email may have (RFC 5321's path limit),
 /// counted in Unicode characters, inclusive. The auth service refuses a
