@@ -39,6 +39,9 @@ pub struct Config {
     pub hash_queue_timeout: Duration,
     /// `SMTP_URL`, `EMAIL_VERIFICATION` and the other mail variables.
     pub mail: MailSettings,
+    /// `AUTH_PUBLIC_URL`: where clients reach this service, for the
+    /// absolute URLs of its RFC 8414 metadata.
+    pub public_url: String,
 }
 
 const DEFAULT_METRICS: SocketAddr =
@@ -115,6 +118,8 @@ impl Config {
             })
             .collect();
         let mail = MailSettings::read(&mut env);
+        let issuer = common.as_ref().map(|c| c.tokens.issuer.as_str());
+        let public_url = crate::discovery::public_url(&mut env, issuer.unwrap_or_default());
         env.finish()?;
         match (common, refresh) {
             (Some(common), Some(refresh_keys)) => Ok(Self {
@@ -132,6 +137,7 @@ impl Config {
                 hash_queue_max: usize::try_from(hash_queue_max).unwrap_or(64),
                 hash_queue_timeout: Duration::from_millis(hash_queue_timeout),
                 mail,
+                public_url,
             }),
             // A missing required value was recorded above, so finish() failed.
             _ => Err(ConfigError(vec![
@@ -264,7 +270,10 @@ mod tests {
             assert!(line.contains(expected), "{line}");
         }
         let signs = [
-            ("JWT_KEYS", secrecy::ExposeSecret::expose_secret(&es.private_set)),
+            (
+                "JWT_KEYS",
+                secrecy::ExposeSecret::expose_secret(&es.private_set),
+            ),
             ("JWT_REFRESH_SECRET_KEY", REFRESH),
         ];
         assert_eq!(problems(&signs), None, "an ES256 signer starts");

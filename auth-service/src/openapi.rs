@@ -2,8 +2,9 @@
 //! shared API types.
 
 use shared::api::{
-    Accepted, EmailRequest, ErrorBody, ErrorCode, HealthResponse, PasswordChangeRequest,
-    RefreshRequest, ResetRequest, SignupRequest, TokenResponse, UserResponse, VerifyRequest,
+    Accepted, EmailRequest, ErrorBody, ErrorCode, HealthResponse, PasswordChangeRequest, PublicKey,
+    PublicKeySet, RefreshRequest, ResetRequest, ServerMetadata, SignupRequest, TokenResponse,
+    UserResponse, VerifyRequest,
 };
 use shared::responses::{
     NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
@@ -29,6 +30,8 @@ use crate::routes;
         routes::recovery::recover,
         routes::recovery::reset,
         routes::password::change,
+        routes::well_known::jwks,
+        routes::well_known::metadata,
         service_kit::health::healthz,
         service_kit::health::readyz,
     ),
@@ -43,6 +46,9 @@ use crate::routes;
         ResetRequest,
         PasswordChangeRequest,
         Accepted,
+        PublicKeySet,
+        PublicKey,
+        ServerMetadata,
         HealthResponse,
         ErrorBody,
         ErrorCode,
@@ -50,6 +56,7 @@ use crate::routes;
     tags(
         (name = "accounts", description = "Sign up, verify the address, recover and change the password."),
         (name = "sessions", description = "Log in, refresh, log out."),
+        (name = "keys", description = "What third services and OAuth 2.0 clients read: the public signing keys and the RFC 8414 metadata."),
         (name = "health", description = "Liveness and readiness."),
     )
 )]

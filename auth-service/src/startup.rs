@@ -14,10 +14,11 @@ use shared::keys::KeySet;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
+use crate::discovery::Discovery;
 use crate::hash_gate::HashGate;
 use crate::passwords::Passwords;
 use crate::rate_limit::{RateLimit, logins_per_client, per_client};
-use crate::routes::{login, password, recovery, sessions, signup, verify};
+use crate::routes::{login, password, recovery, sessions, signup, verify, well_known};
 use crate::state::AppState;
 use crate::store::MIGRATIONS;
 use crate::token_endpoint::oauth_errors;
@@ -65,6 +66,11 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         mail: config.mail.clone(),
         network_key,
     });
+    let well_known = well_known::routes(web::Data::new(Discovery::new(
+        &config.common.access_keys,
+        &config.common.tokens.issuer,
+        &config.public_url,
+    )));
     let rate_limit = web::Data::new(RateLimit::new(pool.clone(), config.rate_limit_per_minute));
     let trusted_proxies = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
     spawn_rate_limit_sweeper(rate_limit.clone());
@@ -90,6 +96,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
             app.app_data(state.clone())
                 .app_data(rate_limit.clone())
                 .app_data(trusted_proxies.clone())
+                .configure(well_known.clone())
                 .service(
                     resource("/signup", POST)
                         .route(web::post().to(signup::signup))

@@ -31,6 +31,8 @@ pub const AUTH_ROUTES: &[&str] = &[
     "/recover",
     "/reset",
     "/password",
+    "/.well-known/jwks.json",
+    "/.well-known/oauth-authorization-server",
 ];
 /// The profile service's public routes.
 pub const PROFILE_ROUTES: &[&str] = &["/me"];
