@@ -183,7 +183,7 @@ fn other_curves_and_key_types_are_refused_without_a_panic() {
     ];
     for (key, expected) in cases {
         assert_eq!(
-            parse(&[key.clone()], Purpose::VerifyAccess).err(),
+            parse(std::slice::from_ref(&key), Purpose::VerifyAccess).err(),
             Some(expected),
             "{key}"
         );
@@ -234,7 +234,7 @@ fn public_keys_off_their_curve_are_refused() {
     ];
     for (key, expected) in cases {
         assert_eq!(
-            parse(&[key.clone()], Purpose::VerifyAccess).err(),
+            parse(std::slice::from_ref(&key), Purpose::VerifyAccess).err(),
             Some(expected),
             "{key}"
         );
@@ -267,7 +267,7 @@ fn a_private_key_must_be_its_public_keys_and_a_signer_must_have_one() {
         );
         // A private key in a verifier's set is fine: it verifies with the
         // public half.
-        assert!(parse(&[private.clone()], Purpose::VerifyAccess).is_ok());
+        assert!(parse(std::slice::from_ref(&private), Purpose::VerifyAccess).is_ok());
         assert_eq!(
             parse(&[with(public, "use", "enc".into())], Purpose::VerifyAccess).err(),
             Some(KeySetError::NotForSignatures(kid))
