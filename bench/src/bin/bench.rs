@@ -9,6 +9,8 @@
 //! - `me`: only `GET /me` against its ceiling, cache on and off, and
 //!   PostgreSQL alone;
 //! - `mail`: the outbox's cost to a signup and its rate;
+//! - `keys`: verifying (and signing) one token with HS256, ES256 and
+//!   EdDSA, and `GET /me` with each against the ceiling;
 //! - `soak`: minutes of mixed traffic at a steady rate, watching memory,
 //!   file descriptors and database connections (not in CI);
 //! - `scale`: the services' database cost as the tables grow
@@ -22,6 +24,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: bench          today's phases, GET /me against the ceiling, footprint
        bench me       only GET /me against the ceiling (cache on and off, PostgreSQL alone)
        bench mail     the outbox: signup p99 with SMTP down and up, mails/s (BENCH_MAIL_SIGNUPS)
+       bench keys     HS256, ES256, EdDSA: µs to verify a token, GET /me against the ceiling with each
        bench soak     SOAK_MINUTES (10) of mixed traffic at SOAK_RATE (200/s)
        bench scale    the database cost at SCALE_ROWS (1,000,000) users against 1,000";
 
@@ -33,6 +36,7 @@ async fn main() -> ExitCode {
         ["me"] => bench::run_me().await,
         ["soak"] => bench::soak::run().await,
         ["mail"] => bench::mail::run().await,
+        ["keys"] => bench::keys::run().await,
         ["scale"] => bench::scale::run().await,
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");
