@@ -153,3 +153,20 @@ def test_the_dependencies_are_built_in_a_layer_of_their_own():
     plan = stage.index("COPY --from=plan /plan/ ./")
     assert stage.index("RUN cargo build --release --locked", plan) > plan
     assert "COPY . ." not in stage
+
+
+def test_the_signing_keys_override_gives_auth_the_private_set_and_profile_the_public_one():
+    override = yaml.safe_load((ROOT / "deploy" / "compose.signing-keys.yml").read_text())
+    services = override["services"]
+    assert services["secrets"]["command"][:3] == ["generate-secrets", "--keys",
+                                                  "${JWT_KEY_TYPE:-es256}"]
+    known = contract_variables()
+    for name in SERVICES:
+        env = services[name]["environment"]
+        expected = "jwt_keys" if name.startswith("auth") else "jwt_public_keys"
+        assert env["JWT_KEYS_FILE"] == f"/run/secrets/{expected}", name
+        assert set(env) <= known, name
+    # The profile service keeps no HS256 secret unless the operator asks.
+    for name in ("profile", "profile-2"):
+        assert services[name]["environment"]["JWT_SECRET_KEY_FILE"] == \
+            "${PROFILE_LEGACY_SECRET_FILE:-}"

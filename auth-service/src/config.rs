@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use service_kit::config::{CommonConfig, ConfigError, EnvReader};
-use shared::keys::KeySet;
+use shared::keys::{KeySet, Purpose};
 
 use crate::events::EventSettings;
 use crate::mail::config::MailSettings;
@@ -42,6 +42,9 @@ pub struct Config {
     pub mail: MailSettings,
     /// `EVENT_ENDPOINTS` and `EVENT_SECRET`.
     pub events: EventSettings,
+    /// `AUTH_PUBLIC_URL`: where clients reach this service, for the
+    /// absolute URLs of its RFC 8414 metadata.
+    pub public_url: String,
 }
 
 const DEFAULT_METRICS: SocketAddr =
@@ -63,7 +66,14 @@ impl Config {
     /// Reads and checks every variable through `env`.
     pub fn read(mut env: EnvReader) -> Result<Self, ConfigError> {
         let common = CommonConfig::read(&mut env, DEFAULT_BIND, DEFAULT_METRICS);
-        let refresh = env.key_set("JWT_REFRESH_KEYS", "JWT_REFRESH_SECRET_KEY");
+        let refresh = env.key_set(
+            "JWT_REFRESH_KEYS",
+            "JWT_REFRESH_SECRET_KEY",
+            Purpose::Refresh,
+        );
+        if let Some(Err(problem)) = common.as_ref().map(|c| c.access_keys.require_signer()) {
+            env.problem(format!("JWT_KEYS {problem}"));
+        }
         if let (Some(common), Some(refresh_keys)) = (&common, &refresh) {
             // Under any kid, as a set key or the single secret: a key that
             // signs access tokens must not verify refresh tokens.
@@ -112,6 +122,8 @@ impl Config {
             .collect();
         let mail = MailSettings::read(&mut env);
         let events = EventSettings::read(&mut env);
+        let issuer = common.as_ref().map(|c| c.tokens.issuer.as_str());
+        let public_url = crate::discovery::public_url(&mut env, issuer.unwrap_or_default());
         env.finish()?;
         match (common, refresh) {
             (Some(common), Some(refresh_keys)) => Ok(Self {
@@ -130,6 +142,7 @@ impl Config {
                 hash_queue_timeout: Duration::from_millis(hash_queue_timeout),
                 mail,
                 events,
+                public_url,
             }),
             // A missing required value was recorded above, so finish() failed.
             _ => Err(ConfigError(vec![
@@ -222,5 +235,52 @@ mod tests {
         ];
         let pairs: Vec<(&str, &str)> = distinct.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(problems(&pairs), None, "distinct keys start");
+    }
+
+    #[test]
+    fn the_auth_service_needs_a_signer_and_signs_refresh_tokens_with_oct_keys() {
+        let es = shared::keys::generate_signing_set(shared::keys::SigningKind::Es256);
+        let verify_only = format!(
+            r#"{{"keys": [{{"kty": "oct", "kid": "a1", "k": "{}"}}]}}"#,
+            URL_SAFE_NO_PAD.encode(ACCESS)
+        );
+        let base = [("JWT_REFRESH_SECRET_KEY", REFRESH.to_owned())];
+        let cases = [
+            (
+                vec![("JWT_KEYS", es.public_set.clone())],
+                "JWT_KEYS has 0 keys with key_ops \"sign\"",
+            ),
+            (
+                vec![("JWT_KEYS", verify_only)],
+                "JWT_KEYS has 0 keys with key_ops \"sign\"",
+            ),
+            (
+                vec![
+                    ("JWT_SECRET_KEY", ACCESS.to_owned()),
+                    (
+                        "JWT_REFRESH_KEYS",
+                        secrecy::ExposeSecret::expose_secret(&es.private_set).to_owned(),
+                    ),
+                ],
+                "refresh tokens never leave the auth service",
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let pairs: Vec<(&str, &str)> = base
+                .iter()
+                .chain(&pairs)
+                .map(|(k, v)| (*k, v.as_str()))
+                .collect();
+            let line = problems(&pairs).unwrap_or_default();
+            assert!(line.contains(expected), "{line}");
+        }
+        let signs = [
+            (
+                "JWT_KEYS",
+                secrecy::ExposeSecret::expose_secret(&es.private_set),
+            ),
+            ("JWT_REFRESH_SECRET_KEY", REFRESH),
+        ];
+        assert_eq!(problems(&signs), None, "an ES256 signer starts");
     }
 }

@@ -19,6 +19,7 @@ pub mod testing;
 
 pub(crate) mod bearer;
 pub(crate) mod client_ip;
+pub(crate) mod discovery;
 pub(crate) mod domain;
 pub(crate) mod error;
 pub(crate) mod events;

@@ -3,8 +3,9 @@
 
 use shared::api::{
     Accepted, DeleteAccountRequest, EmailRequest, ErrorBody, ErrorCode, HealthResponse,
-    LogoutRequest, LogoutScope, PasswordChangeRequest, RefreshRequest, ResetRequest, SessionInfo,
-    SignupRequest, TokenResponse, UserResponse, VerifyRequest,
+    LogoutRequest, LogoutScope, PasswordChangeRequest, PublicKey, PublicKeySet, RefreshRequest,
+    ResetRequest, ServerMetadata, SessionInfo, SignupRequest, TokenResponse, UserResponse,
+    VerifyRequest,
 };
 use shared::responses::{
     NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
@@ -33,6 +34,8 @@ use crate::routes;
         routes::sessions::list,
         routes::sessions::end,
         routes::account::delete,
+        routes::well_known::jwks,
+        routes::well_known::metadata,
         service_kit::health::healthz,
         service_kit::health::readyz,
     ),
@@ -51,6 +54,9 @@ use crate::routes;
         SessionInfo,
         DeleteAccountRequest,
         Accepted,
+        PublicKeySet,
+        PublicKey,
+        ServerMetadata,
         HealthResponse,
         ErrorBody,
         ErrorCode,
@@ -58,6 +64,7 @@ use crate::routes;
     tags(
         (name = "accounts", description = "Sign up, verify the address, recover and change the password, delete the account."),
         (name = "sessions", description = "Log in, refresh, log out, list and end sessions."),
+        (name = "keys", description = "What third services and OAuth 2.0 clients read: the public signing keys and the RFC 8414 metadata."),
         (name = "health", description = "Liveness and readiness."),
     )
 )]

@@ -10,6 +10,11 @@
 //! are mode 0400; with `SECRETS_UID` set, the services' files are owned by
 //! that user (the password stays root's, for PostgreSQL's entrypoint).
 //! Values are never printed.
+//!
+//! With `--keys es256` (or `eddsa`) it also writes an asymmetric key for
+//! access tokens: `jwt_keys`, the auth service's `JWT_KEYS` (the private
+//! key, signing), and `jwt_public_keys`, the profile service's (the public
+//! key only). They are made together and kept together.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -17,8 +22,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use secrecy::{ExposeSecret, SecretString};
 use shared::events::EventSecret;
-use shared::keys::random_secret;
+use shared::keys::{KeySet, SigningKind, generate_signing_set, random_secret};
 
 /// (file, variable that overrides it, readable by the services, a new
 /// value)
@@ -40,10 +46,22 @@ const SECRETS: &[Secret] = &[
     ),
 ];
 
+/// The kind of key `--keys` names: `hs256` (the default: no key set),
+/// `es256` or `eddsa`.
+pub fn key_kind(value: &str) -> Result<Option<SigningKind>, String> {
+    if value.eq_ignore_ascii_case("hs256") {
+        return Ok(None);
+    }
+    value.parse().map(Some)
+}
+
 /// Runs the subcommand; prints one line per file (what was done, never
 /// the value).
-pub fn generate(dir: &Path) -> ExitCode {
-    match write_all(dir) {
+pub fn generate(dir: &Path, keys: Option<SigningKind>) -> ExitCode {
+    match write_all(dir).and_then(|()| match keys {
+        Some(kind) => write_key_sets(dir, kind),
+        None => Ok(()),
+    }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("generate-secrets: {error}");
@@ -109,6 +127,43 @@ fn write_all(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `jwt_keys` and `jwt_public_keys`: a new pair of `kind` when neither is
+/// there; the public set derived from `jwt_keys` when only it is (a run
+/// stopped between the two); else both kept, whatever their kind.
+fn write_key_sets(dir: &Path, kind: SigningKind) -> std::io::Result<()> {
+    let owner = std::env::var("SECRETS_UID")
+        .ok()
+        .and_then(|uid| uid.trim().parse::<u32>().ok());
+    let (private, public) = (dir.join("jwt_keys"), dir.join("jwt_public_keys"));
+    match (private.try_exists()?, public.try_exists()?) {
+        (true, true) => {
+            println!("generate-secrets: jwt_keys, jwt_public_keys: kept");
+        }
+        (false, _) => {
+            let keys = generate_signing_set(kind);
+            write_secret(&private, keys.private_set.expose_secret(), owner)?;
+            if public.try_exists()? {
+                std::fs::remove_file(&public)?;
+            }
+            write_secret(&public, &keys.public_set, owner)?;
+            println!(
+                "generate-secrets: jwt_keys, jwt_public_keys: generated ({kind:?}, kid {})",
+                keys.kid
+            );
+        }
+        (true, false) => {
+            let set = SecretString::from(std::fs::read_to_string(&private)?);
+            let keys = KeySet::new(Some(&set), None)
+                .map_err(|problem| std::io::Error::other(format!("jwt_keys {problem}")))?;
+            let public_set =
+                serde_json::to_string(&keys.public_jwks()).map_err(std::io::Error::other)?;
+            write_secret(&public, &public_set, owner)?;
+            println!("generate-secrets: jwt_public_keys: derived from jwt_keys");
+        }
+    }
+    Ok(())
+}
+
 /// Writes `value` to `path` through a temporary file and a rename, so a
 /// reader never sees half a secret; mode 0400, owned by `owner` if given.
 fn write_secret(path: &Path, value: &str, owner: Option<u32>) -> std::io::Result<()> {
@@ -151,6 +206,44 @@ mod tests {
         assert_eq!(mode & 0o777, 0o400);
         write_all(&dir).unwrap();
         assert_eq!((read("jwt_secret_key"), read("auth_database_url")), first);
+        assert!(!dir.join("jwt_keys").exists(), "HS256 is the default");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn writes_a_signing_key_set_and_its_public_half_once() {
+        use shared::keys::Purpose;
+        for kind in [SigningKind::Es256, SigningKind::EdDsa] {
+            let dir =
+                std::env::temp_dir().join(format!("secrets-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir).unwrap();
+            write_key_sets(&dir, kind).unwrap();
+            let read =
+                |name: &str| SecretString::from(std::fs::read_to_string(dir.join(name)).unwrap());
+            let private = KeySet::new(Some(&read("jwt_keys")), None).unwrap();
+            let public =
+                KeySet::for_purpose(Some(&read("jwt_public_keys")), None, Purpose::VerifyAccess)
+                    .unwrap();
+            let kid = private.signing().unwrap().kid.unwrap().to_owned();
+            assert!(
+                public.signing().is_none(),
+                "{kind:?}: the public set cannot sign"
+            );
+            assert!(public.verifying(Some(&kid)).is_some(), "{kind:?}");
+            assert!(!read("jwt_public_keys").expose_secret().contains("\"d\""));
+            // Kept on the next run, even when another kind is asked for;
+            // a lost public set comes back from the private one.
+            let before = read("jwt_keys").expose_secret().to_owned();
+            write_key_sets(&dir, SigningKind::Es256).unwrap();
+            assert_eq!(read("jwt_keys").expose_secret(), before.as_str());
+            let public_before = read("jwt_public_keys").expose_secret().to_owned();
+            std::fs::remove_file(dir.join("jwt_public_keys")).unwrap();
+            write_key_sets(&dir, kind).unwrap();
+            assert_eq!(
+                read("jwt_public_keys").expose_secret(),
+                public_before.as_str()
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }

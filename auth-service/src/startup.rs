@@ -16,11 +16,12 @@ use shared::keys::KeySet;
 
 use crate::client_ip::TrustedProxies;
 use crate::config::Config;
+use crate::discovery::Discovery;
 use crate::events::Events;
 use crate::hash_gate::HashGate;
 use crate::passwords::Passwords;
 use crate::rate_limit::{RateLimit, logins_per_client, per_client};
-use crate::routes::{account, login, password, recovery, sessions, signup, verify};
+use crate::routes::{account, login, password, recovery, sessions, signup, verify, well_known};
 use crate::state::AppState;
 use crate::store::MIGRATIONS;
 use crate::token_endpoint::oauth_errors;
@@ -71,6 +72,11 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         events: Events::new(Arc::new(config.events.clone()), config.access_ttl),
         network_key,
     });
+    let well_known = well_known::routes(web::Data::new(Discovery::new(
+        &config.common.access_keys,
+        &config.common.tokens.issuer,
+        &config.public_url,
+    )));
     let rate_limit = web::Data::new(RateLimit::new(pool.clone(), config.rate_limit_per_minute));
     let trusted_proxies = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
     spawn_rate_limit_sweeper(rate_limit.clone());
@@ -97,6 +103,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
             app.app_data(state.clone())
                 .app_data(rate_limit.clone())
                 .app_data(trusted_proxies.clone())
+                .configure(well_known.clone())
                 .service(
                     resource("/signup", POST)
                         .route(web::post().to(signup::signup))

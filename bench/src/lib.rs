@@ -14,6 +14,8 @@
 //!   first), for working on that path.
 //! - [`soak::run`]: minutes of mixed traffic at a steady rate, watching
 //!   for anything that grows.
+//! - [`keys::run`]: what HS256, ES256 and EdDSA cost per token and to
+//!   `GET /me` against the ceiling.
 //! - [`mail::run`]: the outbox: signup latency with SMTP down and up, and
 //!   mails a second from a backlog.
 //! - [`revocation::run`]: revocation events: logout-to-401 delay, events
@@ -26,6 +28,7 @@
 
 pub mod ceiling;
 pub mod footprint;
+pub mod keys;
 pub mod latency;
 pub mod mail;
 pub mod pg_only;

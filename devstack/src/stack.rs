@@ -68,6 +68,9 @@ pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
     let host = |bind: &str| bind.replace("0.0.0.0", "localhost");
     let token_url = std::env::var("AUTH_TOKEN_URL")
         .unwrap_or_else(|_| format!("http://{}/login", host(&options.auth_bind)));
+    // The RFC 8414 metadata's endpoints point here unless told otherwise.
+    let public_url = std::env::var("AUTH_PUBLIC_URL")
+        .unwrap_or_else(|_| format!("http://{}", host(&options.auth_bind)));
     let cors = std::env::var("CORS_ALLOWED_ORIGINS")
         .unwrap_or_else(|_| dev_origins(&[&options.auth_bind, &options.profile_bind]));
     let reader = |pairs: Vec<(&str, String)>| {
@@ -84,6 +87,7 @@ pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
         ("JWT_REFRESH_SECRET_KEY", options.refresh_secret.clone()),
         ("CORS_ALLOWED_ORIGINS", cors.clone()),
         ("BIND_ADDR", options.auth_bind.clone()),
+        ("AUTH_PUBLIC_URL", public_url),
     ]))?;
     let profile = profile_service::config::Config::read(reader(vec![
         ("EVENT_SECRET", events.secret),

@@ -16,8 +16,13 @@ pub use crate::schema::profiles;
 
 /// The `Authorization: Bearer` extractor, for the benchmark's ceiling
 /// server, which must verify a token exactly as `GET /me` does. It needs a
-/// `web::Data<shared::token::TokenCodec>` in the app's data.
+/// `web::Data<shared::token::TokenCodec>` and a `web::Data<Revocations>`
+/// in the app's data.
 pub use crate::bearer::Authenticated;
+
+/// The revocation set the bearer check looks in (`Revocations::new(false)`
+/// is an empty one that never waits for events).
+pub use crate::revocations::Revocations;
 
 /// The `application_name` of the cache's `LISTEN` connection, by which the
 /// tests find it in `pg_stat_activity`.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use shared::keys::{KeySet, KeySetError, MIN_SECRET_BYTES};
+use shared::keys::{KeySet, KeySetError, MIN_SECRET_BYTES, Purpose};
 use shared::token::TokenSettings;
 
 /// Loads `.env` from the working directory (or a parent) into the process
@@ -167,14 +167,19 @@ impl EnvReader {
 
     /// The keys of one kind of token: the JWK Set in `set_name` (or its
     /// `_FILE`) and/or the single secret in `secret_name`; one of them is
-    /// required.
-    pub fn key_set(&mut self, set_name: &str, secret_name: &str) -> Option<KeySet> {
+    /// required. The set must meet the rules of `purpose`.
+    pub fn key_set(
+        &mut self,
+        set_name: &str,
+        secret_name: &str,
+        purpose: Purpose,
+    ) -> Option<KeySet> {
         let set = self.secret_or_file(set_name);
         let secret = self.signing_secret(secret_name);
         if self.names_problem(set_name) || self.names_problem(secret_name) {
             return None;
         }
-        match KeySet::new(set.as_ref(), secret.as_ref()) {
+        match KeySet::for_purpose(set.as_ref(), secret.as_ref(), purpose) {
             Ok(keys) => Some(keys),
             Err(KeySetError::Empty) => {
                 self.problem(format!(
@@ -254,7 +259,7 @@ pub struct CommonConfig {
     /// `DATABASE_URL`: may hold a password, hence secret.
     pub database_url: SecretString,
     /// `JWT_KEYS` and/or `JWT_SECRET_KEY`: sign (auth) and verify (both)
-    /// access tokens.
+    /// access tokens. Read with [`Purpose::VerifyAccess`].
     pub access_keys: KeySet,
     /// `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECONDS`.
     pub tokens: TokenSettings,
@@ -280,7 +285,9 @@ impl CommonConfig {
         default_metrics: SocketAddr,
     ) -> Option<Self> {
         let database_url = env.required_secret("DATABASE_URL");
-        let access_keys = env.key_set("JWT_KEYS", "JWT_SECRET_KEY");
+        // Read for verifying: a verifier's set needs no signer; the auth
+        // service asks for one ([`KeySet::require_signer`]).
+        let access_keys = env.key_set("JWT_KEYS", "JWT_SECRET_KEY", Purpose::VerifyAccess);
         let issuer = env.parse_or("JWT_ISSUER", "auth-service".to_owned());
         let audience = env.parse_or("JWT_AUDIENCE", "profile-service".to_owned());
         let leeway_seconds = env.number_in("JWT_LEEWAY_SECONDS", 30, 0, 3600);
@@ -397,7 +404,10 @@ mod tests {
     fn a_bad_key_set_is_still_one_line() {
         let set = r#"{"keys": [{"kty": "oct", "kid": "a\nb", "k": "!!", "key_ops": ["sign"]}]}"#;
         let mut env = EnvReader::from_pairs([("JWT_KEYS", set)]);
-        assert!(env.key_set("JWT_KEYS", "JWT_SECRET_KEY").is_none());
+        assert!(
+            env.key_set("JWT_KEYS", "JWT_SECRET_KEY", Purpose::VerifyAccess)
+                .is_none()
+        );
         let line = env.finish().err().map(|error| error.to_string());
         assert!(
             line.as_deref().is_some_and(|line| !line.contains('\n')),

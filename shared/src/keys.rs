@@ -1,64 +1,111 @@
-//! Signing keys of one kind of token (access or refresh): a JWK Set of
-//! `oct` keys (`JWT_KEYS`, `JWT_REFRESH_KEYS`) with exactly one signer,
-//! and/or the single legacy secret (`JWT_SECRET_KEY`, ...), which alone
-//! verifies tokens without `kid`. Key material never appears in `Debug`,
-//! `Display` or an error.
+//! Signing keys of one kind of token (access or refresh): a JWK Set
+//! (`JWT_KEYS`, `JWT_REFRESH_KEYS`) of `oct` (HS256), EC P-256 (ES256) and
+//! Ed25519 (EdDSA) keys, and/or the single legacy secret (`JWT_SECRET_KEY`,
+//! ...), which alone verifies tokens without `kid`. Each key has one
+//! algorithm: a token is verified with the key its `kid` names, and only
+//! if its header names that key's algorithm. Key material never appears in
+//! `Debug`, `Display` or an error.
 
+mod asymmetric;
+mod error;
+mod generate;
 mod jwks;
 
 use std::collections::HashMap;
 use std::fmt;
 
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
+pub use error::KeySetError;
+pub use generate::{GeneratedKeys, SigningKind, generate_signing_set};
 use jwks::{Parsed, parse_set};
 
 /// The shortest secret or key the contract accepts, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Why a key set was refused; names kids and positions, never material.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeySetError {
-    #[error("is not a JWK Set ({{\"keys\": [...]}})")]
-    NotAJwkSet,
-    #[error("key #{0} is not an oct key (kty must be \"oct\")")]
-    NotOct(usize),
-    #[error("key #{0} has a kid with a control character")]
-    ControlInKid(usize),
-    #[error("key #{0} has an empty kid (leave kid out for the key's thumbprint)")]
-    EmptyKid(usize),
-    #[error("key {0} has a k that is not base64url")]
-    BadBase64(String),
-    #[error("key {0} is shorter than {MIN_SECRET_BYTES} bytes")]
-    TooShort(String),
-    #[error("kid {0} appears twice")]
-    DuplicateKid(String),
-    #[error("has {0} keys with key_ops \"sign\": exactly one must sign")]
-    SignerCount(usize),
-    #[error("neither a key set nor a single secret was given")]
-    Empty,
+/// What a set is for: which keys it may hold and whether one must sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Access tokens at the auth service: `oct`, ES256 and EdDSA keys,
+    /// exactly one of them signing (with its private key).
+    SignAccess,
+    /// Access tokens at a verifier (the profile service, a third service):
+    /// the same kinds of key, public keys enough; at most one signer.
+    VerifyAccess,
+    /// Refresh tokens, which only the auth service ever reads: `oct` keys
+    /// only, exactly one signer.
+    Refresh,
+}
+
+impl Purpose {
+    fn needs_signer(self) -> bool {
+        !matches!(self, Self::VerifyAccess)
+    }
+}
+
+/// The key that signs, and what goes into the token's header.
+#[derive(Clone, Copy)]
+pub struct Signing<'a> {
+    /// `kid` for the header; none for the legacy secret.
+    pub kid: Option<&'a str>,
+    /// `alg` for the header: the key's own.
+    pub algorithm: Algorithm,
+    pub key: &'a EncodingKey,
+}
+
+/// A signing key of the set.
+#[derive(Clone)]
+struct Signer {
+    kid: String,
+    algorithm: Algorithm,
+    key: EncodingKey,
+}
+
+/// A key that verifies, with the one algorithm it verifies.
+#[derive(Clone)]
+struct Verifier {
+    algorithm: Algorithm,
+    key: DecodingKey,
 }
 
 /// The keys of one kind of token.
 #[derive(Clone)]
 pub struct KeySet {
-    signer: Option<(String, EncodingKey)>,
-    by_kid: HashMap<String, DecodingKey>,
+    signer: Option<Signer>,
+    by_kid: HashMap<String, Verifier>,
     legacy: Option<(EncodingKey, DecodingKey)>,
-    /// The bytes of the key that signs, for deriving other keys from.
+    /// The public halves of the asymmetric keys, in the set's order.
+    public: Vec<Jwk>,
+    /// Whether a JWK Set was given (not only the legacy secret).
+    from_set: bool,
+    /// The bytes of the symmetric key that signs, for deriving other keys
+    /// from.
     signing_material: Option<SecretSlice<u8>>,
-    /// The bytes of every key, the single secret's included: what another
-    /// kind of token must never share ([`KeySet::shares_key_with`]).
+    /// The bytes of every symmetric key, the single secret's included:
+    /// what another kind of token must never share
+    /// ([`KeySet::shares_key_with`]).
     materials: Vec<SecretSlice<u8>>,
 }
 
 impl KeySet {
-    /// The set from `jwks` (JSON), the legacy `secret`, or both. With both,
-    /// the set signs and `secret` still verifies tokens without `kid`.
+    /// The set from `jwks` (JSON), the legacy `secret`, or both, for
+    /// signing access tokens ([`Purpose::SignAccess`]). With both, the set
+    /// signs and `secret` still verifies tokens without `kid`.
     pub fn new(
         jwks: Option<&SecretString>,
         secret: Option<&SecretString>,
+    ) -> Result<Self, KeySetError> {
+        Self::for_purpose(jwks, secret, Purpose::SignAccess)
+    }
+
+    /// The set from `jwks` and/or `secret`, checked against the rules of
+    /// `purpose`.
+    pub fn for_purpose(
+        jwks: Option<&SecretString>,
+        secret: Option<&SecretString>,
+        purpose: Purpose,
     ) -> Result<Self, KeySetError> {
         let legacy = secret.map(|secret| {
             let bytes = secret.expose_secret().as_bytes();
@@ -70,31 +117,47 @@ impl KeySet {
         let Parsed {
             signer,
             by_kid,
+            public,
             signing_material,
             mut materials,
         } = match jwks {
-            Some(jwks) => parse_set(jwks.expose_secret())?,
+            Some(jwks) => parse_set(jwks.expose_secret(), purpose)?,
+            None if secret.is_none() => return Err(KeySetError::Empty),
             None => Parsed::default(),
         };
-        if signer.is_none() && legacy.is_none() {
-            return Err(KeySetError::Empty);
-        }
         let legacy_material =
             secret.map(|s| SecretSlice::from(s.expose_secret().as_bytes().to_vec()));
         materials.extend(legacy_material.clone());
+        // The bytes of whatever signs: the set's signer if it has one
+        // (none when it is asymmetric), else the single secret.
+        let signing_material = match &signer {
+            Some(_) => signing_material,
+            None => legacy_material,
+        };
         Ok(Self {
             signer,
             by_kid,
             legacy,
-            signing_material: signing_material.or(legacy_material),
+            public,
+            from_set: jwks.is_some(),
+            signing_material,
             materials,
         })
     }
 
-    /// Whether any key of this set, its single secret included, is also a
-    /// key of `other` (compared in constant time), whatever their `kid`s:
-    /// a key that signed an access token must never verify a refresh
-    /// token, or the reverse.
+    /// `Ok` when this set can sign by the rules of [`Purpose::SignAccess`]:
+    /// a given JWK Set has its signer (a set read for verifying need not).
+    pub fn require_signer(&self) -> Result<(), KeySetError> {
+        match (&self.signer, self.from_set) {
+            (None, true) => Err(KeySetError::SignerCount(0)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether any symmetric key of this set, its single secret included,
+    /// is also a key of `other` (compared in constant time), whatever
+    /// their `kid`s: a key that signed an access token must never verify a
+    /// refresh token, or the reverse.
     pub fn shares_key_with(&self, other: &KeySet) -> bool {
         use subtle::ConstantTimeEq;
         self.materials.iter().any(|mine| {
@@ -105,8 +168,9 @@ impl KeySet {
         })
     }
 
-    /// The bytes of the key that signs, to derive keys for other purposes
-    /// from (they change when the signer does).
+    /// The bytes of the symmetric key that signs, to derive keys for other
+    /// purposes from (they change when the signer does); none when an
+    /// asymmetric key signs.
     pub fn signing_material(&self) -> Option<&SecretSlice<u8>> {
         self.signing_material.as_ref()
     }
@@ -116,22 +180,44 @@ impl KeySet {
         self.by_kid.keys().map(String::as_str)
     }
 
-    /// The key to sign with, and the `kid` for the header (none for the
-    /// legacy secret).
-    pub fn signing(&self) -> Option<(Option<&str>, &EncodingKey)> {
+    /// The key to sign with: the set's signer, else the legacy secret
+    /// (HS256, no `kid`).
+    pub fn signing(&self) -> Option<Signing<'_>> {
         match (&self.signer, &self.legacy) {
-            (Some((kid, key)), _) => Some((Some(kid.as_str()), key)),
-            (None, Some((key, _))) => Some((None, key)),
+            (Some(signer), _) => Some(Signing {
+                kid: Some(signer.kid.as_str()),
+                algorithm: signer.algorithm,
+                key: &signer.key,
+            }),
+            (None, Some((key, _))) => Some(Signing {
+                kid: None,
+                algorithm: Algorithm::HS256,
+                key,
+            }),
             (None, None) => None,
         }
     }
 
-    /// The key that verifies a token with header `kid`: by `kid` in the
-    /// set (never "try every key"), or the legacy secret for no `kid`.
-    pub fn verifying(&self, kid: Option<&str>) -> Option<&DecodingKey> {
+    /// The key that verifies a token with header `kid`, and the one
+    /// algorithm it verifies: by `kid` in the set (never "try every key"),
+    /// or the legacy secret (HS256) for no `kid`.
+    pub fn verifying(&self, kid: Option<&str>) -> Option<(Algorithm, &DecodingKey)> {
         match kid {
-            Some(kid) => self.by_kid.get(kid),
-            None => self.legacy.as_ref().map(|(_, key)| key),
+            Some(kid) => self
+                .by_kid
+                .get(kid)
+                .map(|verifier| (verifier.algorithm, &verifier.key)),
+            None => self.legacy.as_ref().map(|(_, key)| (Algorithm::HS256, key)),
+        }
+    }
+
+    /// The public keys a third service verifies with: the public halves of
+    /// the set's asymmetric keys, verify-only ones included, each with
+    /// `kid`, `alg` and `"use": "sig"`. Never an `oct` key, never a private
+    /// part (jsonwebtoken's [`Jwk`] has no member for one).
+    pub fn public_jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.public.clone(),
         }
     }
 }
@@ -141,7 +227,13 @@ impl fmt::Debug for KeySet {
         let mut kids: Vec<&str> = self.kids().collect();
         kids.sort_unstable();
         f.debug_struct("KeySet")
-            .field("signer", &self.signer.as_ref().map(|(kid, _)| kid))
+            .field(
+                "signer",
+                &self
+                    .signer
+                    .as_ref()
+                    .map(|signer| (&signer.kid, signer.algorithm)),
+            )
             .field("kids", &kids)
             .field("legacy_secret", &self.legacy.is_some())
             .finish()
@@ -200,5 +292,15 @@ mod tests {
         assert!(debug.contains("k1"));
         assert!(!debug.contains(&URL_SAFE_NO_PAD.encode(k)));
         assert!(!debug.contains("xxxx"));
+    }
+
+    #[test]
+    fn neither_a_set_nor_a_secret_is_empty_for_every_purpose() {
+        for purpose in [Purpose::SignAccess, Purpose::VerifyAccess, Purpose::Refresh] {
+            assert_eq!(
+                KeySet::for_purpose(None, None, purpose).err(),
+                Some(KeySetError::Empty)
+            );
+        }
     }
 }

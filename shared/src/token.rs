@@ -1,7 +1,8 @@
-//! Signing and verifying JWTs the way the contract says: HS256 only, with
-//! `exp`, `iat`, `iss`, `aud` and `typ` checked explicitly, and the key
-//! picked by the header's `kid` (see [`KeySet`]). One [`TokenCodec`] per
-//! kind of token; the verification rules are built once.
+//! Signing and verifying JWTs the way the contract says: the key picked by
+//! the header's `kid` (see [`KeySet`]) and the token's `alg` required to be
+//! that key's own (HS256 for `oct`, ES256 for P-256, EdDSA for Ed25519),
+//! with `exp`, `iat`, `iss`, `aud` and `typ` checked explicitly. One
+//! [`TokenCodec`] per kind of token; the verification rules are built once.
 
 use jsonwebtoken::{Algorithm, Header, Validation};
 
@@ -12,7 +13,7 @@ use crate::keys::KeySet;
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// Malformed, wrongly signed, expired, wrong issuer or audience, a
-    /// missing claim, or an algorithm other than HS256.
+    /// missing claim, or an `alg` this codec does not know (`none`).
     #[error("token rejected: {0}")]
     Rejected(#[from] jsonwebtoken::errors::Error),
     /// A refresh token where an access token is due, or the reverse.
@@ -28,6 +29,14 @@ pub enum TokenError {
     /// `kid` while no single secret is configured.
     #[error("token signed with an unknown key")]
     UnknownKey,
+    /// The header's `alg` is not the algorithm of the key its `kid` names
+    /// (an HS256 token "signed" with a public key's bytes, say).
+    #[error("token alg is not its key's algorithm")]
+    AlgorithmMismatch,
+    /// The header names or carries a key (`jku`, `x5u`, `jwk`, `x5c`):
+    /// keys come from this service's configuration only.
+    #[error("token header names or embeds a key")]
+    KeyInHeader,
     /// Nothing to sign with (a verify-only configuration).
     #[error("no signing key configured")]
     NoSigningKey,
@@ -49,52 +58,69 @@ pub struct TokenSettings {
     pub leeway_seconds: u64,
 }
 
+/// The algorithms a key of ours can have, one per key.
+const ALGORITHMS: [Algorithm; 3] = [Algorithm::HS256, Algorithm::ES256, Algorithm::EdDSA];
+
 /// Signs and verifies tokens of one kind.
 pub struct TokenCodec {
     keys: KeySet,
-    validation: Validation,
+    /// One set of rules per algorithm in [`ALGORITHMS`], each accepting
+    /// that algorithm alone.
+    validations: [Validation; 3],
     leeway_seconds: i64,
 }
 
 impl TokenCodec {
     /// A codec for `keys` that accepts only tokens matching `settings`.
     pub fn new(keys: KeySet, settings: &TokenSettings) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = settings.leeway_seconds;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
-        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         Self {
             keys,
-            validation,
+            validations: ALGORITHMS.map(|algorithm| validation(algorithm, settings)),
             leeway_seconds: i64::try_from(settings.leeway_seconds).unwrap_or(i64::MAX),
         }
     }
 
-    /// Signs `claims` with HS256 and the signing key, naming its `kid`.
+    /// Signs `claims` with the signing key, its algorithm and its `kid`.
     pub fn encode<C: Claims>(&self, claims: &C) -> Result<String, TokenError> {
-        let (kid, key) = self.keys.signing().ok_or(TokenError::NoSigningKey)?;
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = kid.map(str::to_owned);
-        Ok(jsonwebtoken::encode(&header, claims, key)?)
+        let signing = self.keys.signing().ok_or(TokenError::NoSigningKey)?;
+        let mut header = Header::new(signing.algorithm);
+        header.kid = signing.kid.map(str::to_owned);
+        Ok(jsonwebtoken::encode(&header, claims, signing.key)?)
     }
 
     /// Verifies signature, algorithm, `exp`, `iat`, `iss`, `aud` and `typ`,
-    /// and returns the claims. A header with `crit` is refused whatever it
-    /// lists (even `[]`, which RFC 7515 forbids): we implement no JWS
-    /// extension, so none can be critical to us.
+    /// and returns the claims. The key is the one the header's `kid` names,
+    /// and the header's `alg` must be that key's. A header with `crit` is
+    /// refused whatever it lists (even `[]`, which RFC 7515 forbids): we
+    /// implement no JWS extension, so none can be critical to us. A header
+    /// that points to a key (`jku`, `x5u`) or carries one (`jwk`, `x5c`) is
+    /// refused too: such a token asks to be checked with a key of the
+    /// sender's choosing.
     pub fn decode<C: Claims>(&self, token: &str) -> Result<C, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         if header.crit.is_some() {
             return Err(TokenError::CriticalExtension);
         }
-        let key = self
+        if header.jku.is_some()
+            || header.x5u.is_some()
+            || header.jwk.is_some()
+            || header.x5c.is_some()
+        {
+            return Err(TokenError::KeyInHeader);
+        }
+        let (algorithm, key) = self
             .keys
             .verifying(header.kid.as_deref())
             .ok_or(TokenError::UnknownKey)?;
-        let claims = jsonwebtoken::decode::<C>(token, key, &self.validation)?.claims;
+        if header.alg != algorithm {
+            return Err(TokenError::AlgorithmMismatch);
+        }
+        let validation = ALGORITHMS
+            .iter()
+            .position(|known| *known == algorithm)
+            .and_then(|index| self.validations.get(index))
+            .ok_or(TokenError::AlgorithmMismatch)?;
+        let claims = jsonwebtoken::decode::<C>(token, key, validation)?.claims;
         if claims.typ() != C::TYPE {
             return Err(TokenError::WrongType);
         }
@@ -109,6 +135,18 @@ impl TokenCodec {
         }
         Ok(claims)
     }
+}
+
+/// The rules for tokens of `algorithm` alone.
+fn validation(algorithm: Algorithm, settings: &TokenSettings) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.leeway = settings.leeway_seconds;
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[&settings.issuer]);
+    validation.set_audience(&[&settings.audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+    validation
 }
 
 /// The `typ` a token says it has, read without verifying anything. Anyone

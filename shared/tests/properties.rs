@@ -114,9 +114,23 @@ fn jwk_set_like() -> impl Strategy<Value = String> {
             prop::sample::select(vec!["sign", "verify", "encrypt"]),
             0..3,
         ),
+        // The members of EC and OKP keys: a curve, coordinates of any
+        // length (32 bytes is a coordinate's), a private part or none.
+        prop::sample::select(vec!["P-256", "P-384", "Ed25519", "X25519", ""]),
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..34), 3),
+        any::<bool>(),
     )
-        .prop_map(|(kty, kid, k, ops)| {
+        .prop_map(|(kty, kid, k, ops, crv, xyd, private)| {
+            let b64 = |bytes: &Vec<u8>| URL_SAFE_NO_PAD.encode(bytes);
             let mut key = serde_json::json!({"kty": kty, "k": k, "key_ops": ops});
+            if matches!(kty, "EC" | "OKP") {
+                key["crv"] = crv.into();
+                key["x"] = b64(&xyd[0]).into();
+                key["y"] = b64(&xyd[1]).into();
+                if private {
+                    key["d"] = b64(&xyd[2]).into();
+                }
+            }
             if let Some(kid) = kid {
                 key["kid"] = kid.into();
             }

@@ -8,6 +8,7 @@ pub mod recovery;
 pub mod sessions;
 pub mod signup;
 pub mod verify;
+pub mod well_known;
 
 use actix_web::HttpResponse;
 use actix_web::http::header;

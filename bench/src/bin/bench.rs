@@ -10,6 +10,8 @@
 //!   PostgreSQL alone;
 //! - `mail`: the outbox's cost to a signup and its rate;
 //! - `revocation`: revocation events' delay, rate and cost to `GET /me`;
+//! - `keys`: verifying (and signing) one token with HS256, ES256 and
+//!   EdDSA, and `GET /me` with each against the ceiling;
 //! - `soak`: minutes of mixed traffic at a steady rate, watching memory,
 //!   file descriptors and database connections (not in CI);
 //! - `scale`: the services' database cost as the tables grow
@@ -24,6 +26,7 @@ const USAGE: &str = "usage: bench          today's phases, GET /me against the c
        bench me       only GET /me against the ceiling (cache on and off, PostgreSQL alone)
        bench mail     the outbox: signup p99 with SMTP down and up, mails/s (BENCH_MAIL_SIGNUPS)
        bench revocation  logout-to-401 delay, events/s, GET /me with BENCH_REVOKED (100,000) revocations
+       bench keys     HS256, ES256, EdDSA: µs to verify a token, GET /me against the ceiling with each
        bench soak     SOAK_MINUTES (10) of mixed traffic at SOAK_RATE (200/s)
        bench scale    the database cost at SCALE_ROWS (1,000,000) users against 1,000";
 
@@ -36,6 +39,7 @@ async fn main() -> ExitCode {
         ["soak"] => bench::soak::run().await,
         ["mail"] => bench::mail::run().await,
         ["revocation"] => bench::revocation::run().await,
+        ["keys"] => bench::keys::run().await,
         ["scale"] => bench::scale::run().await,
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");

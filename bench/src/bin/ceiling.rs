@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use profile_service::config::Config;
-use profile_service::testing::Authenticated;
+use profile_service::testing::{Authenticated, Revocations};
 use shared::token::TokenCodec;
 
 async fn me(user: Authenticated) -> HttpResponse {
@@ -54,9 +54,12 @@ async fn main() -> ExitCode {
     };
     // The same worker count as service_kit::startup::serve.
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    // Empty, as a service with no revocation: the check still runs.
+    let revocations = web::Data::new(Revocations::new(false));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(codec.clone())
+            .app_data(revocations.clone())
             .route("/me", web::get().to(me))
             .route("/readyz", web::get().to(ready))
     })

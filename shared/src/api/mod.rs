@@ -10,9 +10,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod account;
+mod discovery;
 mod sessions;
 
 pub use account::{Accepted, EmailRequest, PasswordChangeRequest, ResetRequest, VerifyRequest};
+pub use discovery::{PublicKey, PublicKeySet, ServerMetadata};
 pub use sessions::{DeleteAccountRequest, LogoutRequest, LogoutScope, SessionInfo};
 
 /// The most characters an email may have (RFC 5321's path limit),
@@ -33,6 +35,8 @@ pub const AUTH_ROUTES: &[&str] = &[
     "/password",
     "/sessions",
     "/account",
+    "/.well-known/jwks.json",
+    "/.well-known/oauth-authorization-server",
 ];
 /// The profile service's public routes.
 pub const PROFILE_ROUTES: &[&str] = &["/me"];

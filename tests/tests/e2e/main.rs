@@ -34,6 +34,7 @@ mod routing;
 mod session_storage;
 mod sessions;
 mod shutdown;
+mod signing_keys;
 mod signup;
 mod slow_bodies;
 mod support;

@@ -123,15 +123,28 @@ async fn rotating_both_key_sets_logs_nobody_out_and_retires_the_old_keys() {
 #[tokio::test]
 async fn a_key_set_that_breaks_the_rules_stops_the_service_naming_the_variable() {
     let secret = random_secret();
+    // The auth service signs, so its set needs a signer; the profile
+    // service's need not have one (it only verifies).
     let cases = [
-        (set(&[jwk("a", &secret, false)]), "exactly one must sign"),
-        (set(&[jwk("a", "short", true)]), "shorter than 32 bytes"),
-        ("not json".to_owned(), "is not a JWK Set"),
+        (
+            "auth-service",
+            set(&[jwk("a", &secret, false)]),
+            "exactly one must sign",
+        ),
+        (
+            "profile-service",
+            set(&[jwk("a", "short", true)]),
+            "shorter than 32 bytes",
+        ),
+        ("profile-service", "not json".to_owned(), "is not a JWK Set"),
     ];
-    for (keys, problem) in cases {
-        let exit = TestStack::builder()
-            .profile_env("JWT_KEYS", &keys)
-            .run_to_exit("profile-service", &std::env::temp_dir());
+    for (bin, keys, problem) in cases {
+        let builder = if bin == "auth-service" {
+            TestStack::builder().auth_env("JWT_KEYS", &keys)
+        } else {
+            TestStack::builder().profile_env("JWT_KEYS", &keys)
+        };
+        let exit = builder.run_to_exit(bin, &std::env::temp_dir());
         assert_eq!(exit.code, Some(2), "{keys}: {:?}", exit.lines);
         let line = exit.lines.join("\n");
         assert!(

@@ -1,5 +1,6 @@
 //! Programs from outside the workspace that some tests need (Debian's
-//! `prometheus` and `promtool`, and `python3-aiosmtpd` for the SMTP sink).
+//! `prometheus` and `promtool`, `python3-aiosmtpd` for the SMTP sink, and
+//! `python3-jwt` to mint tokens with a library nobody here wrote).
 //! On a developer's machine without one, the test is skipped with one line
 //! on stderr saying which and how to install it; under CI (`CI` set, as
 //! `.ci/run` does) a missing one fails the test instead, so CI never skips
@@ -47,6 +48,14 @@ pub const PROMTOOL: Tool = Tool {
 pub const AIOSMTPD: Tool = Tool {
     name: "aiosmtpd",
     package: "python3-aiosmtpd",
+    probe: Probe::PythonModule,
+};
+
+/// PyJWT (with `python3-cryptography` for ES256 and EdDSA), found as the
+/// Python that imports it.
+pub const PYJWT: Tool = Tool {
+    name: "jwt",
+    package: "python3-jwt",
     probe: Probe::PythonModule,
 };
 
