@@ -3,6 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use service_kit::config::{CommonConfig, ConfigError, EnvReader};
 use shared::keys::KeySet;
 
@@ -42,6 +43,11 @@ pub struct Config {
     pub mail: MailSettings,
     /// `EVENT_ENDPOINTS` and `EVENT_SECRET`.
     pub events: EventSettings,
+    /// `MFA_ENCRYPTION_KEY`: keys the stored TOTP secrets and recovery
+    /// codes; `None` turns enrolment off.
+    pub mfa_key: Option<SecretString>,
+    /// `APP_NAME`: the issuer an authenticator app shows.
+    pub app_name: String,
 }
 
 const DEFAULT_METRICS: SocketAddr =
@@ -49,6 +55,8 @@ const DEFAULT_METRICS: SocketAddr =
 pub const DEFAULT_BIND: SocketAddr =
     SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8001);
 const MINUTE: u64 = 60;
+/// The shortest `MFA_ENCRYPTION_KEY` (as the JWT secrets).
+const MFA_KEY_MIN_BYTES: usize = 32;
 
 fn small(value: u64) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
@@ -112,6 +120,16 @@ impl Config {
             .collect();
         let mail = MailSettings::read(&mut env);
         let events = EventSettings::read(&mut env);
+        let mfa_key = env.secret_or_file("MFA_ENCRYPTION_KEY");
+        let app_name = env.parse_or("APP_NAME", "Example".to_owned());
+        if mfa_key
+            .as_ref()
+            .is_some_and(|key| key.expose_secret().len() < MFA_KEY_MIN_BYTES)
+        {
+            env.problem(format!(
+                "MFA_ENCRYPTION_KEY must be at least {MFA_KEY_MIN_BYTES} bytes"
+            ));
+        }
         env.finish()?;
         match (common, refresh) {
             (Some(common), Some(refresh_keys)) => Ok(Self {
@@ -130,6 +148,8 @@ impl Config {
                 hash_queue_timeout: Duration::from_millis(hash_queue_timeout),
                 mail,
                 events,
+                mfa_key,
+                app_name,
             }),
             // A missing required value was recorded above, so finish() failed.
             _ => Err(ConfigError(vec![

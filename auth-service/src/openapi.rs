@@ -3,8 +3,9 @@
 
 use shared::api::{
     Accepted, DeleteAccountRequest, EmailRequest, ErrorBody, ErrorCode, HealthResponse,
-    LogoutRequest, LogoutScope, PasswordChangeRequest, RefreshRequest, ResetRequest, SessionInfo,
-    SignupRequest, TokenResponse, UserResponse, VerifyRequest,
+    LogoutRequest, LogoutScope, PasswordChangeRequest, RecoveryCodes, RefreshRequest, ResetRequest,
+    SessionInfo, SignupRequest, TokenResponse, TotpCodeRequest, TotpEnrolment, UserResponse,
+    VerifyRequest,
 };
 use shared::responses::{
     NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
@@ -33,6 +34,9 @@ use crate::routes;
         routes::sessions::list,
         routes::sessions::end,
         routes::account::delete,
+        routes::mfa::enrol,
+        routes::mfa::confirm,
+        routes::mfa::disable,
         service_kit::health::healthz,
         service_kit::health::readyz,
     ),
@@ -50,6 +54,9 @@ use crate::routes;
         LogoutScope,
         SessionInfo,
         DeleteAccountRequest,
+        TotpEnrolment,
+        TotpCodeRequest,
+        RecoveryCodes,
         Accepted,
         HealthResponse,
         ErrorBody,
@@ -58,6 +65,7 @@ use crate::routes;
     tags(
         (name = "accounts", description = "Sign up, verify the address, recover and change the password, delete the account."),
         (name = "sessions", description = "Log in, refresh, log out, list and end sessions."),
+        (name = "mfa", description = "A second factor: TOTP with one-time recovery codes."),
         (name = "health", description = "Liveness and readiness."),
     )
 )]
