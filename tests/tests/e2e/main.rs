@@ -38,3 +38,4 @@ mod signup;
 mod slow_bodies;
 mod support;
 mod tokens;
+mod totp;
