@@ -384,3 +384,30 @@ async fn confirm_without_a_pending_enrolment_changes_nothing() {
     let plain: TokenResponse = stack.login(&email, PASSWORD).await.expect(200);
     assert_eq!(amr(&plain), json!(["pwd"]));
 }
+
+#[tokio::test]
+async fn turning_totp_on_revokes_the_other_sessions_at_the_profile_service_too() {
+    let Some(oathtool) = oathtool() else { return };
+    let stack = with_key().events().start().await;
+    let (email, first) = stack.new_session().await;
+    let other: TokenResponse = stack.login(&email, PASSWORD).await.expect(200);
+    stack.me(&other.access_token).await.expect::<Value>(200);
+    let enrolment: TotpEnrolment = enrol(&stack, &first.access_token).await.expect(200);
+    confirm(
+        &stack,
+        &first.access_token,
+        &code(&oathtool, &enrolment.secret, 0),
+    )
+    .await
+    .expect::<RecoveryCodes>(200);
+    // The contract's bound for revocations: 401 within 2 s of the answer.
+    let started = std::time::Instant::now();
+    while stack.me(&other.access_token).await.status != 401 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "the other session's access token still works"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stack.me(&first.access_token).await.expect::<Value>(200);
+}
