@@ -1,6 +1,7 @@
-//! Sessions: opening one with a password, rotating its refresh token,
-//! listing a user's own, and ending them (each end announced by an event
-//! written in the same transaction).
+//! Sessions: opening one with a password (and the second factor of an
+//! account with TOTP on), rotating its refresh token, listing a user's
+//! own, and ending them (each end announced by an event written in the
+//! same transaction).
 //!
 //! bcrypt runs on the blocking pool *without* a database connection
 //! ([`with_passwords`]), and each database step takes a connection only
