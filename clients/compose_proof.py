@@ -232,7 +232,7 @@ def replicas() -> None:
 
 
 def security_checks() -> None:
-    secrets = [read_secret(n) for n in ("jwt_secret_key", "jwt_refresh_secret_key", "event_secret", "postgres_password")]
+    secrets = [read_secret(n) for n in ("jwt_secret_key", "jwt_refresh_secret_key", "event_secret", "mfa_encryption_key", "postgres_password")]
     for service in ("auth", "profile", "db"):
         inspected = docker("inspect", container(service))
         if any(secret in inspected for secret in secrets):

@@ -24,7 +24,11 @@ def contract_variables():
     if not CONTRACT.exists():
         pytest.skip(f"{CONTRACT} is not beside the repository")
     # `NAME`, or `NAME` (and `_FILE`) for a secret that may come from a file.
-    names = set(re.findall(r"^\| `([A-Z_]+)`(?: \(and `_FILE`\))? \|", CONTRACT.read_text(), re.M))
+    text = CONTRACT.read_text()
+    names = set(re.findall(r"^\| `([A-Z_]+)`(?: \(and `_FILE`\))? \|", text, re.M))
+    # A secret the contract names in prose (the TOTP section's
+    # "`MFA_ENCRYPTION_KEY` secret, with its `_FILE` form").
+    names |= set(re.findall(r"`([A-Z_]+)` secret, with its `_FILE`", text.replace("\n", " ")))
     return names | {f"{name}_FILE" for name in names}
 
 

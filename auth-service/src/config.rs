@@ -3,6 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use service_kit::config::{CommonConfig, ConfigError, EnvReader};
 use shared::keys::{KeySet, Purpose};
 
@@ -45,6 +46,11 @@ pub struct Config {
     /// `AUTH_PUBLIC_URL`: where clients reach this service, for the
     /// absolute URLs of its RFC 8414 metadata.
     pub public_url: String,
+    /// `MFA_ENCRYPTION_KEY`: keys the stored TOTP secrets and recovery
+    /// codes; `None` turns enrolment off.
+    pub mfa_key: Option<SecretString>,
+    /// `APP_NAME`: the issuer an authenticator app shows.
+    pub app_name: String,
 }
 
 const DEFAULT_METRICS: SocketAddr =
@@ -52,6 +58,8 @@ const DEFAULT_METRICS: SocketAddr =
 pub const DEFAULT_BIND: SocketAddr =
     SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8001);
 const MINUTE: u64 = 60;
+/// The shortest `MFA_ENCRYPTION_KEY` (as the JWT secrets).
+const MFA_KEY_MIN_BYTES: usize = 32;
 
 fn small(value: u64) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
@@ -124,6 +132,16 @@ impl Config {
         let events = EventSettings::read(&mut env);
         let issuer = common.as_ref().map(|c| c.tokens.issuer.as_str());
         let public_url = crate::discovery::public_url(&mut env, issuer.unwrap_or_default());
+        let mfa_key = env.secret_or_file("MFA_ENCRYPTION_KEY");
+        let app_name = env.parse_or("APP_NAME", "Example".to_owned());
+        if mfa_key
+            .as_ref()
+            .is_some_and(|key| key.expose_secret().len() < MFA_KEY_MIN_BYTES)
+        {
+            env.problem(format!(
+                "MFA_ENCRYPTION_KEY must be at least {MFA_KEY_MIN_BYTES} bytes"
+            ));
+        }
         env.finish()?;
         match (common, refresh) {
             (Some(common), Some(refresh_keys)) => Ok(Self {
@@ -143,6 +161,8 @@ impl Config {
                 mail,
                 events,
                 public_url,
+                mfa_key,
+                app_name,
             }),
             // A missing required value was recorded above, so finish() failed.
             _ => Err(ConfigError(vec![

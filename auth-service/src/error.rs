@@ -47,6 +47,15 @@ pub enum AuthError {
     /// is unknown, ended or another account's).
     #[error("not found: {0}")]
     NotFound(&'static str),
+    /// The request conflicts with the account's state (TOTP already on).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// A second-factor route while no `MFA_ENCRYPTION_KEY` is set.
+    #[error("the second factor is not configured")]
+    FeatureDisabled,
+    /// The password was right; the account needs its `otp` too.
+    #[error("second factor required")]
+    MfaRequired,
     /// `/recover` while no `SMTP_URL` is set.
     #[error("mail is not configured")]
     MailDisabled,
@@ -125,6 +134,17 @@ impl AuthError {
                 "The access token's session has ended; log in again.",
             ),
             Self::NotFound(detail) => plain(StatusCode::NOT_FOUND, C::NotFound, detail),
+            Self::Conflict(detail) => plain(StatusCode::CONFLICT, C::Conflict, detail),
+            Self::FeatureDisabled => plain(
+                StatusCode::FORBIDDEN,
+                C::FeatureDisabled,
+                "A second factor is not configured on this server (no MFA_ENCRYPTION_KEY).",
+            ),
+            Self::MfaRequired => plain(
+                StatusCode::BAD_REQUEST,
+                C::MfaRequired,
+                "This account has a second factor: send the otp parameter with a code from the authenticator app or a recovery code.",
+            ),
             Self::MailDisabled => plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 C::Unavailable,
@@ -245,6 +265,12 @@ impl From<crate::store::sessions::RotateError> for AuthError {
 
 impl From<bcrypt::BcryptError> for AuthError {
     fn from(error: bcrypt::BcryptError) -> Self {
+        Self::Infra(InfraError::Internal(error.into()))
+    }
+}
+
+impl From<crate::mfa::MfaError> for AuthError {
+    fn from(error: crate::mfa::MfaError) -> Self {
         Self::Infra(InfraError::Internal(error.into()))
     }
 }

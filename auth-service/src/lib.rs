@@ -27,6 +27,7 @@ pub(crate) mod hash_gate;
 pub(crate) mod jobs;
 pub(crate) mod mail;
 pub(crate) mod measure;
+pub(crate) mod mfa;
 pub(crate) mod offload;
 pub(crate) mod openapi;
 pub(crate) mod passwords;

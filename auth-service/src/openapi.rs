@@ -3,9 +3,9 @@
 
 use shared::api::{
     Accepted, DeleteAccountRequest, EmailRequest, ErrorBody, ErrorCode, HealthResponse,
-    LogoutRequest, LogoutScope, PasswordChangeRequest, PublicKey, PublicKeySet, RefreshRequest,
-    ResetRequest, ServerMetadata, SessionInfo, SignupRequest, TokenResponse, UserResponse,
-    VerifyRequest,
+    LogoutRequest, LogoutScope, PasswordChangeRequest, PublicKey, PublicKeySet, RecoveryCodes,
+    RefreshRequest, ResetRequest, ServerMetadata, SessionInfo, SignupRequest, TokenResponse,
+    TotpCodeRequest, TotpEnrolment, UserResponse, VerifyRequest,
 };
 use shared::responses::{
     NotForm, NotJson, PayloadTooLarge, RateLimited, RequestTimeout, TokenIssued, Unavailable,
@@ -36,6 +36,9 @@ use crate::routes;
         routes::account::delete,
         routes::well_known::jwks,
         routes::well_known::metadata,
+        routes::mfa::enrol,
+        routes::mfa::confirm,
+        routes::mfa::disable,
         service_kit::health::healthz,
         service_kit::health::readyz,
     ),
@@ -53,6 +56,9 @@ use crate::routes;
         LogoutScope,
         SessionInfo,
         DeleteAccountRequest,
+        TotpEnrolment,
+        TotpCodeRequest,
+        RecoveryCodes,
         Accepted,
         PublicKeySet,
         PublicKey,
@@ -65,6 +71,7 @@ use crate::routes;
         (name = "accounts", description = "Sign up, verify the address, recover and change the password, delete the account."),
         (name = "sessions", description = "Log in, refresh, log out, list and end sessions."),
         (name = "keys", description = "What third services and OAuth 2.0 clients read: the public signing keys and the RFC 8414 metadata."),
+        (name = "mfa", description = "A second factor: TOTP with one-time recovery codes."),
         (name = "health", description = "Liveness and readiness."),
     )
 )]

@@ -9,6 +9,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         email_skeleton -> Nullable<Text>,
         email_verified -> Bool,
+        totp_enabled -> Bool,
     }
 }
 
@@ -71,6 +72,7 @@ diesel::table! {
         expires_at -> Timestamptz,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
+        second_factor -> Bool,
     }
 }
 
@@ -100,7 +102,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Uuid,
+        secret_ciphertext -> Bytea,
+        secret_nonce -> Bytea,
+        created_at -> Timestamptz,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_used_step -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Uuid,
+        code_hash -> Bytea,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(totp_factors -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(known_networks -> users (user_id));
 diesel::joinable!(one_time_tokens -> users (user_id));
@@ -114,4 +136,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     one_time_tokens,
     outbox,
     event_outbox,
+    totp_factors,
+    recovery_codes,
 );

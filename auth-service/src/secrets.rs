@@ -4,8 +4,8 @@
 //!
 //! Each file is, in this order of preference: the operator's value from
 //! the environment (`JWT_SECRET_KEY`, `JWT_REFRESH_SECRET_KEY`,
-//! `EVENT_SECRET`, `POSTGRES_PASSWORD`), which always wins; the file already there, which
-//! is never overwritten; or a new random secret. The database URLs are
+//! `EVENT_SECRET`, `MFA_ENCRYPTION_KEY`, `POSTGRES_PASSWORD`), which always
+//! wins; the file already there, which is never overwritten; or a new random secret. The database URLs are
 //! derived from the password (host `SECRETS_DB_HOST`, default `db`). Files
 //! are mode 0400; with `SECRETS_UID` set, the services' files are owned by
 //! that user (the password stays root's, for PostgreSQL's entrypoint).
@@ -38,6 +38,12 @@ const SECRETS: &[Secret] = &[
         random_secret,
     ),
     ("event_secret", "EVENT_SECRET", true, EventSecret::generate),
+    (
+        "mfa_encryption_key",
+        "MFA_ENCRYPTION_KEY",
+        true,
+        random_secret,
+    ),
     (
         "postgres_password",
         "POSTGRES_PASSWORD",
@@ -199,6 +205,7 @@ mod tests {
         assert!(first.1.contains(&read("postgres_password")));
         let event_secret = secrecy::SecretString::from(read("event_secret"));
         assert!(EventSecret::parse(&event_secret).is_ok());
+        assert!(read("mfa_encryption_key").len() >= 32);
         let mode = std::fs::metadata(dir.join("jwt_secret_key"))
             .unwrap()
             .permissions()

@@ -19,9 +19,12 @@ use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::events::Events;
 use crate::hash_gate::HashGate;
+use crate::mfa::Mfa;
 use crate::passwords::Passwords;
 use crate::rate_limit::{RateLimit, logins_per_client, per_client};
-use crate::routes::{account, login, password, recovery, sessions, signup, verify, well_known};
+use crate::routes::{
+    account, login, mfa, password, recovery, sessions, signup, verify, well_known,
+};
 use crate::state::AppState;
 use crate::store::MIGRATIONS;
 use crate::token_endpoint::oauth_errors;
@@ -30,6 +33,7 @@ use crate::tokens::Tokens;
 const POST: &[Method] = &[Method::POST];
 const GET: &[Method] = &[Method::GET, Method::HEAD];
 const DELETE: &[Method] = &[Method::DELETE];
+const POST_DELETE: &[Method] = &[Method::POST, Method::DELETE];
 
 /// Waits for the database, migrates it, and binds `BIND_ADDR` (port 0
 /// picks a free port; see [`Application::port`]).
@@ -50,6 +54,12 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
     service_kit::metrics::handle().map_err(StartupError::Other)?;
     crate::measure::describe();
     let network_key = network_key(&config.refresh_keys)?;
+    let mfa = config
+        .mfa_key
+        .as_ref()
+        .map(|key| Mfa::new(key, &config.app_name))
+        .transpose()
+        .map_err(|error| StartupError::Other(format!("cannot key the second factor: {error}")))?;
     crate::services::accounts::backfill_skeletons(pool.clone())
         .await
         .map_err(|error| {
@@ -71,6 +81,7 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
         mail: config.mail.clone(),
         events: Events::new(Arc::new(config.events.clone()), config.access_ttl),
         network_key,
+        mfa,
     });
     let well_known = well_known::routes(web::Data::new(Discovery::new(
         &config.common.access_keys,
@@ -149,6 +160,17 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
                 )
                 .service(resource("/sessions", GET).route(web::get().to(sessions::list)))
                 .service(resource("/sessions/{id}", DELETE).route(web::delete().to(sessions::end)))
+                .service(
+                    resource("/mfa/totp", POST_DELETE)
+                        .route(web::post().to(mfa::enrol))
+                        .route(web::delete().to(mfa::disable))
+                        .wrap(from_fn(per_client)),
+                )
+                .service(
+                    resource("/mfa/totp/confirm", POST)
+                        .route(web::post().to(mfa::confirm))
+                        .wrap(from_fn(per_client)),
+                )
                 .service(
                     resource("/account", DELETE)
                         .route(web::delete().to(account::delete))

@@ -14,6 +14,7 @@ use crate::client_ip::ClientNetwork;
 use crate::events::Events;
 use crate::hash_gate::HashGate;
 use crate::mail::config::MailSettings;
+use crate::mfa::Mfa;
 use crate::passwords::Passwords;
 use crate::store::known_networks;
 use crate::tokens::Tokens;
@@ -40,6 +41,8 @@ pub struct AppState {
     /// Keys the hashes of known networks (a server secret, so a copy of
     /// the table does not tell where users log in from).
     pub network_key: Hmac<Sha256>,
+    /// The second factor's keys; `None` without `MFA_ENCRYPTION_KEY`.
+    pub mfa: Option<Mfa>,
 }
 
 impl AppState {

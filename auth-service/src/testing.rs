@@ -70,6 +70,11 @@ impl TokenSigner {
         let identity = crate::store::users::Identity {
             email: email.to_owned(),
             email_verified: true,
+            totp_enabled: false,
+        };
+        let session = crate::tokens::Session {
+            id: session,
+            second_factor: false,
         };
         self.0
             .respond(user, &identity, session, String::new(), now)

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use shared::api::TokenResponse;
-use shared::claims::{AccessClaims, RefreshClaims, TokenType};
+use shared::claims::{AMR_OTP, AMR_PASSWORD, AccessClaims, RefreshClaims, TokenType};
 use shared::token::{TokenCodec, TokenError, TokenSettings};
 use uuid::Uuid;
 
@@ -21,6 +21,14 @@ pub struct Tokens {
     settings: TokenSettings,
     access_ttl: Duration,
     refresh_ttl: Duration,
+}
+
+/// A session as its access tokens name it: its id, and whether it was
+/// opened with a second factor.
+#[derive(Debug, Clone, Copy)]
+pub struct Session {
+    pub id: Uuid,
+    pub second_factor: bool,
 }
 
 /// A freshly signed refresh token and its claims.
@@ -101,15 +109,20 @@ impl Tokens {
     }
 
     /// The token response for `refresh_token` of `session`, with a new
-    /// access token beside it.
+    /// access token beside it; `second_factor`: the session was opened
+    /// with one (its `amr`).
     pub fn respond(
         &self,
         user: Uuid,
         identity: &Identity,
-        session: Uuid,
+        session: Session,
         refresh_token: String,
         now: DateTime<Utc>,
     ) -> Result<TokenResponse, TokenError> {
+        let mut amr = vec![AMR_PASSWORD.to_owned()];
+        if session.second_factor {
+            amr.push(AMR_OTP.to_owned());
+        }
         let claims = AccessClaims {
             sub: user,
             email: identity.email.clone(),
@@ -119,8 +132,10 @@ impl Tokens {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             jti: Uuid::new_v4(),
-            sid: session,
+            sid: session.id,
             typ: TokenType::Access,
+            amr,
+            mfa: identity.totp_enabled,
         };
         crate::measure::token_issued("access");
         Ok(TokenResponse {

@@ -79,6 +79,8 @@ fn claims() -> AccessClaims {
         jti: Uuid::new_v4(),
         sid: Uuid::new_v4(),
         typ: TokenType::Access,
+        amr: Vec::new(),
+        mfa: false,
     }
 }
 

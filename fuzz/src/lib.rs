@@ -80,5 +80,7 @@ pub fn access_claims() -> AccessClaims {
         jti: uuid::Uuid::nil(),
         sid: uuid::Uuid::nil(),
         typ: TokenType::Access,
+        amr: Vec::new(),
+        mfa: false,
     }
 }

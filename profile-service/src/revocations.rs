@@ -262,6 +262,8 @@ mod tests {
             jti: Uuid::new_v4(),
             sid: session,
             typ: TokenType::Access,
+            amr: Vec::new(),
+            mfa: false,
         }
     }
 

@@ -53,7 +53,21 @@ pub struct AccessClaims {
     pub sid: Uuid,
     /// Always [`TokenType::Access`].
     pub typ: TokenType,
+    /// How the session was authenticated (RFC 8176): [`AMR_PASSWORD`],
+    /// then [`AMR_OTP`] after a second factor. Tokens issued before the
+    /// claim existed lack it: empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// Whether the account has TOTP on when the token was issued. Tokens
+    /// issued before the claim existed lack it: `false`.
+    #[serde(default)]
+    pub mfa: bool,
 }
+
+/// The `amr` value of a password (RFC 8176).
+pub const AMR_PASSWORD: &str = "pwd";
+/// The `amr` value of a one-time password, TOTP or recovery code (RFC 8176).
+pub const AMR_OTP: &str = "otp";
 
 /// Claims of a refresh token, signed with `JWT_REFRESH_SECRET_KEY`. It has
 /// no `email`: the auth service reads the current one when it refreshes.

@@ -199,6 +199,8 @@ mod tests {
             jti: Uuid::new_v4(),
             sid: Uuid::new_v4(),
             typ: TokenType::Access,
+            amr: Vec::new(),
+            mfa: false,
         }
     }
 

@@ -71,6 +71,8 @@ fn access_claims() -> impl Strategy<Value = AccessClaims> {
                 jti,
                 sid,
                 typ: TokenType::Access,
+                amr: Vec::new(),
+                mfa: false,
             },
         )
 }

@@ -29,6 +29,10 @@ pub struct TokenRequest {
     /// The password, for the password grant.
     #[schema(example = "correct horse battery staple", format = Password)]
     pub password: Option<String>,
+    /// With the password grant, for an account with TOTP on: a current
+    /// six-digit code or an unused recovery code.
+    #[schema(example = "123456")]
+    pub otp: Option<String>,
     /// The refresh token, for the refresh-token grant.
     pub refresh_token: Option<String>,
     /// Ignored: this is a public client's endpoint.
@@ -46,6 +50,7 @@ impl TokenRequest {
             &self.grant_type,
             &self.username,
             &self.password,
+            &self.otp,
             &self.refresh_token,
         ]
         .into_iter()
@@ -55,7 +60,8 @@ impl TokenRequest {
 }
 
 /// Issues a token pair: `grant_type=password` with `username` (the email)
-/// and `password`, or `grant_type=refresh_token` with `refresh_token`.
+/// and `password` (and `otp` when the account has TOTP on), or
+/// `grant_type=refresh_token` with `refresh_token`.
 #[utoipa::path(
     post,
     path = "/login",
@@ -63,7 +69,7 @@ impl TokenRequest {
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, response = TokenIssued),
-        (status = 400, description = "`invalid_request` (malformed form, missing or repeated parameter, more than one `Authorization` header), `invalid_grant` (wrong email or password, bad refresh token) or `unsupported_grant_type`.", body = ErrorBody, example = json!({"error": "invalid_grant", "detail": "Wrong email or password.", "error_description": "Wrong email or password."})),
+        (status = 400, description = "`invalid_request` (malformed form, missing or repeated parameter, more than one `Authorization` header), `invalid_grant` (wrong email or password, wrong or used `otp`, bad refresh token), `mfa_required` (right password, the account has TOTP on and no `otp` was sent) or `unsupported_grant_type`.", body = ErrorBody, example = json!({"error": "invalid_grant", "detail": "Wrong email or password.", "error_description": "Wrong email or password."})),
         (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = NotForm),
@@ -92,7 +98,7 @@ pub async fn token(
     let tokens = match grant_type {
         "password" => match (form.username, form.password) {
             (Some(username), Some(password)) => {
-                sessions::log_in(&state, client, agent, &username, password).await?
+                sessions::log_in(&state, client, agent, &username, password, form.otp).await?
             }
             (username, password) => {
                 let missing = [("username", username), ("password", password)]

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod login;
+pub mod mfa;
 pub mod password;
 pub mod recovery;
 pub mod sessions;

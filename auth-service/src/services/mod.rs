@@ -11,3 +11,4 @@ pub mod password_change;
 pub mod reauth;
 pub mod recovery;
 pub mod sessions;
+pub mod totp;

@@ -2,7 +2,8 @@
 //! `DELETE /account`): the token's session must be live, and the password
 //! is checked like a login's, the attempt counted first in the same
 //! back-off, so a stolen access token cannot guess it faster than a login
-//! could.
+//! could. [`admit`] is its first half, for routes that check a
+//! second-factor code instead.
 
 use std::sync::Arc;
 
@@ -34,22 +35,25 @@ pub struct Reauthenticated<T> {
     pub made: T,
 }
 
-/// Checks `password` for the caller's account; on success runs `then`
-/// (bcrypt work, a new hash say) in the same hashing turn.
-pub async fn reauthenticate<T, F>(
+/// A caller whose live session was checked and whose attempt was counted
+/// in the login back-off (a success must `login_failures::forget` it).
+pub struct Admitted {
+    pub account: User,
+    /// The caller's network, and whether it was known (for
+    /// `login_failures::forget`).
+    pub network: String,
+    pub known: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// Checks that the caller's session is live and counts an attempt of
+/// theirs in the login back-off, before any secret of theirs is checked:
+/// a password here, or a second-factor code.
+pub async fn admit(
     state: &Arc<AppState>,
-    client: ClientNetwork,
+    client: &ClientNetwork,
     caller: &AccessClaims,
-    password: String,
-    then: F,
-) -> Result<Reauthenticated<T>, AuthError>
-where
-    F: FnOnce(&Passwords) -> Result<T, AuthError> + Send + 'static,
-    T: Send + 'static,
-{
-    if state.hash_gate.is_full_for(client.0) {
-        return Err(AuthError::Shed(Shed::QueueFull));
-    }
+) -> Result<Admitted, AuthError> {
     let now = Utc::now();
     let network = client.label();
     let (user, session) = (caller.sub, caller.sid);
@@ -82,6 +86,36 @@ where
             .unwrap_or_default();
         return Err(AuthError::RateLimited(wait));
     }
+    Ok(Admitted {
+        account,
+        network,
+        known,
+        now,
+    })
+}
+
+/// Checks `password` for the caller's account; on success runs `then`
+/// (bcrypt work, a new hash say) in the same hashing turn.
+pub async fn reauthenticate<T, F>(
+    state: &Arc<AppState>,
+    client: ClientNetwork,
+    caller: &AccessClaims,
+    password: String,
+    then: F,
+) -> Result<Reauthenticated<T>, AuthError>
+where
+    F: FnOnce(&Passwords) -> Result<T, AuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    if state.hash_gate.is_full_for(client.0) {
+        return Err(AuthError::Shed(Shed::QueueFull));
+    }
+    let Admitted {
+        account,
+        network,
+        known,
+        now,
+    } = admit(state, &client, caller).await?;
     let stored = account.password_hash.clone();
     let made = with_passwords(state, client, move |passwords| {
         if passwords.verify(&password, Some(&stored)) {

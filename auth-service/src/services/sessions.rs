@@ -1,6 +1,7 @@
-//! Sessions: opening one with a password, rotating its refresh token,
-//! listing a user's own, and ending them (each end announced by an event
-//! written in the same transaction).
+//! Sessions: opening one with a password (and the second factor of an
+//! account with TOTP on), rotating its refresh token, listing a user's
+//! own, and ending them (each end announced by an event written in the
+//! same transaction).
 //!
 //! bcrypt runs on the blocking pool *without* a database connection
 //! ([`with_passwords`]), and each database step takes a connection only
@@ -23,11 +24,12 @@ use crate::hash_gate::Shed;
 use crate::mail::config::EmailVerification;
 use crate::measure::{self, LoginOutcome};
 use crate::offload::{with_conn, with_passwords};
+use crate::services::totp::{self, BAD_OTP};
 use crate::state::AppState;
 use crate::store::login_failures::{Attempt, Verdict};
 use crate::store::sessions::{LastUse, NewRefreshToken, RotateError, Rotation};
 use crate::store::{known_networks, login_failures, sessions, users};
-use crate::tokens::{MintedRefresh, fingerprint};
+use crate::tokens::{MintedRefresh, Session, fingerprint};
 
 /// The row that stands for `minted` in the database, replacing `parent`.
 fn row_for(minted: &MintedRefresh, parent: Option<Uuid>, now: DateTime<Utc>) -> NewRefreshToken {
@@ -53,6 +55,7 @@ pub async fn log_in(
     agent: UserAgent,
     username: &str,
     password: String,
+    otp: Option<String>,
 ) -> Result<TokenResponse, AuthError> {
     if state.hash_gate.is_full_for(client.0) {
         // Shed before any database work: the storm's excess costs nothing.
@@ -121,6 +124,22 @@ pub async fn log_in(
         return Err(AuthError::InvalidGrant(UNVERIFIED));
     }
     with_conn(state, move |conn, state| {
+        // The second factor, after the password: without it nothing below
+        // runs, so the attempt stays counted in the back-off (a code is
+        // guessed no faster than a password).
+        let second_factor = user.totp_enabled;
+        if second_factor {
+            let Some(otp) = otp else {
+                measure::login(LoginOutcome::InvalidGrant);
+                tracing::info!(user = %user.id, "login needs the second factor");
+                return Err(AuthError::MfaRequired);
+            };
+            if !totp::check_login_otp(conn, state, user.id, &otp, now)? {
+                measure::login(LoginOutcome::InvalidGrant);
+                tracing::info!(user = %user.id, "login refused: wrong second factor");
+                return Err(AuthError::InvalidGrant(BAD_OTP));
+            }
+        }
         if let Some(hash) = upgraded {
             users::set_password_hash(conn, user.id, &hash)?;
             tracing::info!(user = %user.id, "password hash upgraded to the configured cost");
@@ -133,9 +152,18 @@ pub async fn log_in(
             ip: client.label(),
             user_agent: agent.0,
         };
-        sessions::open(conn, user.id, &row_for(&refresh, None, now), &by)?;
-        let session = refresh.claims.sid;
-        service_kit::telemetry::record_session(user.id, session);
+        sessions::open(
+            conn,
+            user.id,
+            &row_for(&refresh, None, now),
+            &by,
+            second_factor,
+        )?;
+        let session = Session {
+            id: refresh.claims.sid,
+            second_factor,
+        };
+        service_kit::telemetry::record_session(user.id, session.id);
         measure::login(LoginOutcome::Success);
         tracing::info!("session opened");
         Ok(state
@@ -184,14 +212,18 @@ pub async fn refresh(
             }
             Ok::<_, RotateError>(rotation)
         })?;
-        let (identity, refresh_token) = match rotation {
-            Rotation::Rotated { identity } => {
+        let (identity, second_factor, refresh_token) = match rotation {
+            Rotation::Rotated {
+                identity,
+                second_factor,
+            } => {
                 // A network a session is refreshed from stays known too.
                 state.remember_network(conn, claims.sub, &client, now)?;
-                (identity, successor.token)
+                (identity, second_factor, successor.token)
             }
             Rotation::Replayed {
                 identity,
+                second_factor,
                 successor,
             } => {
                 tracing::info!("retired refresh token replayed within the grace window");
@@ -202,7 +234,7 @@ pub async fn refresh(
                     successor.issued_at.timestamp(),
                     successor.expires_at.timestamp(),
                 )?;
-                (identity, token)
+                (identity, second_factor, token)
             }
             Rotation::ReuseDetected => {
                 measure::reuse_detected();
@@ -212,9 +244,13 @@ pub async fn refresh(
             }
             Rotation::Refused => return Err(AuthError::InvalidGrant(BAD_REFRESH_TOKEN)),
         };
+        let session = Session {
+            id: claims.sid,
+            second_factor,
+        };
         Ok(state
             .tokens
-            .respond(claims.sub, &identity, claims.sid, refresh_token, now)?)
+            .respond(claims.sub, &identity, session, refresh_token, now)?)
     })
     .await
 }

@@ -8,6 +8,7 @@ pub mod one_time_tokens;
 pub mod outbox;
 pub mod rate_limits;
 pub mod sessions;
+pub mod totp;
 pub mod users;
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};

@@ -23,6 +23,7 @@ pub struct Session {
     pub user_id: Uuid,
     pub revoked_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
+    pub second_factor: bool,
 }
 
 /// A stored refresh token (its hash, never the token).
@@ -61,12 +62,17 @@ pub struct IssuedToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// First use: the token is retired and its successor stored.
-    Rotated { identity: Identity },
+    /// `second_factor`: the session was opened with one (its `amr`).
+    Rotated {
+        identity: Identity,
+        second_factor: bool,
+    },
     /// A second use within the grace window while the successor is still
     /// unused: the caller hands out that same successor again, so the
     /// session keeps one live chain.
     Replayed {
         identity: Identity,
+        second_factor: bool,
         successor: IssuedToken,
     },
     /// A second use after the grace window (or once the successor was used
@@ -132,6 +138,7 @@ pub fn open(
     user: Uuid,
     first: &NewRefreshToken,
     by: &LastUse,
+    second_factor: bool,
 ) -> QueryResult<()> {
     conn.transaction(|conn| {
         diesel::insert_into(sessions::table)
@@ -144,6 +151,7 @@ pub fn open(
                 sessions::expires_at.eq(first.expires_at),
                 sessions::ip.eq(&by.ip),
                 sessions::user_agent.eq(&by.user_agent),
+                sessions::second_factor.eq(second_factor),
             ))
             .execute(conn)?;
         diesel::insert_into(refresh_tokens::table)
@@ -220,7 +228,10 @@ pub fn rotate(
                     sessions::user_agent.eq(&by.user_agent),
                 ))
                 .execute(conn)?;
-            return Ok(Rotation::Rotated { identity });
+            return Ok(Rotation::Rotated {
+                identity,
+                second_factor: session.second_factor,
+            });
         };
         // A clock stepping back makes the elapsed time negative: that is
         // not "within the window" when there is no window.
@@ -238,6 +249,7 @@ pub fn rotate(
             if let Some(successor) = unused_successor {
                 return Ok(Rotation::Replayed {
                     identity,
+                    second_factor: session.second_factor,
                     successor,
                 });
             }

@@ -15,6 +15,7 @@ pub struct User {
     pub password_hash: String,
     pub email_verified: bool,
     pub created_at: DateTime<Utc>,
+    pub totp_enabled: bool,
 }
 
 /// What an access token says of its account: read when the token is
@@ -24,6 +25,8 @@ pub struct User {
 pub struct Identity {
     pub email: String,
     pub email_verified: bool,
+    /// Whether the account has TOTP on (the `mfa` claim).
+    pub totp_enabled: bool,
 }
 
 impl User {
@@ -32,6 +35,7 @@ impl User {
         Identity {
             email: self.email.clone(),
             email_verified: self.email_verified,
+            totp_enabled: self.totp_enabled,
         }
     }
 }

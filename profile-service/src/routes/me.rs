@@ -14,12 +14,21 @@ use crate::error::ProfileError;
 use crate::services::profiles;
 use crate::store::profiles::Profile;
 
-/// The profile as of the token presented (`email_verified` is its claim).
-fn response(profile: &Profile, email_verified: bool) -> ProfileResponse {
+/// What the token presented says of the account beside the profile.
+#[derive(Clone, Copy)]
+struct Claimed {
+    email_verified: bool,
+    mfa: bool,
+}
+
+/// The profile as of the token presented (`email_verified` and `mfa` are
+/// its claims).
+fn response(profile: &Profile, claimed: Claimed) -> ProfileResponse {
     ProfileResponse {
         id: profile.user_id,
         email: profile.email.clone(),
-        email_verified,
+        email_verified: claimed.email_verified,
+        mfa: claimed.mfa,
         display_name: profile.display_name.clone(),
         bio: profile.bio.clone(),
         created_at: profile.created_at,
@@ -45,9 +54,12 @@ pub async fn get_me(
     cache: web::Data<ProfileCache>,
     user: Authenticated,
 ) -> Result<HttpResponse, ProfileError> {
-    let email_verified = user.0.email_verified;
+    let claimed = Claimed {
+        email_verified: user.0.email_verified,
+        mfa: user.0.mfa,
+    };
     let profile = profiles::get(&pool, &cache, user.0).await?;
-    Ok(HttpResponse::Ok().json(response(&profile, email_verified)))
+    Ok(HttpResponse::Ok().json(response(&profile, claimed)))
 }
 
 /// Changes `display_name` and/or `bio`; a field left out stays, `null`
@@ -76,7 +88,10 @@ pub async fn patch_me(
     body: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, ProfileError> {
     let changes = parse_patch(body.0)?;
-    let email_verified = user.0.email_verified;
+    let claimed = Claimed {
+        email_verified: user.0.email_verified,
+        mfa: user.0.mfa,
+    };
     let profile = profiles::change(&pool, &cache, user.0, changes).await?;
-    Ok(HttpResponse::Ok().json(response(&profile, email_verified)))
+    Ok(HttpResponse::Ok().json(response(&profile, claimed)))
 }

@@ -11,10 +11,12 @@ use uuid::Uuid;
 
 mod account;
 mod discovery;
+mod mfa;
 mod sessions;
 
 pub use account::{Accepted, EmailRequest, PasswordChangeRequest, ResetRequest, VerifyRequest};
 pub use discovery::{PublicKey, PublicKeySet, ServerMetadata};
+pub use mfa::{RecoveryCodes, TotpCodeRequest, TotpEnrolment};
 pub use sessions::{DeleteAccountRequest, LogoutRequest, LogoutScope, SessionInfo};
 
 /// The most characters an email may have (RFC 5321's path limit),
@@ -37,6 +39,8 @@ pub const AUTH_ROUTES: &[&str] = &[
     "/account",
     "/.well-known/jwks.json",
     "/.well-known/oauth-authorization-server",
+    "/mfa/totp",
+    "/mfa/totp/confirm",
 ];
 /// The profile service's public routes.
 pub const PROFILE_ROUTES: &[&str] = &["/me"];
@@ -85,7 +89,7 @@ pub struct RefreshRequest {
 
 /// A profile as `GET /me` and `PATCH /me` return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "8b7c2c1e-0a4e-4c43-9b1a-3f1f9b0f1c2d", "email": "ada@example.com", "email_verified": true, "display_name": "Ada", "bio": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:05:00Z"}))]
+#[schema(example = json!({"id": "8b7c2c1e-0a4e-4c43-9b1a-3f1f9b0f1c2d", "email": "ada@example.com", "email_verified": true, "mfa": false, "display_name": "Ada", "bio": null, "created_at": "2026-11-29T10:00:00Z", "updated_at": "2026-11-29T10:05:00Z"}))]
 pub struct ProfileResponse {
     /// The user's id (the token's `sub`).
     pub id: Uuid,
@@ -94,6 +98,10 @@ pub struct ProfileResponse {
     /// The `email_verified` claim of the token presented.
     #[serde(default)]
     pub email_verified: bool,
+    /// The `mfa` claim of the token presented: whether the account has
+    /// TOTP on.
+    #[serde(default)]
+    pub mfa: bool,
     pub display_name: Option<String>,
     pub bio: Option<String>,
     /// RFC 3339, UTC.
@@ -143,6 +151,13 @@ pub enum ErrorCode {
     RateLimited,
     Unavailable,
     Internal,
+    /// The request conflicts with the account's state (TOTP already on).
+    Conflict,
+    /// The feature is not configured on this server.
+    FeatureDisabled,
+    /// The password was right; the account also needs its second factor
+    /// (the `otp` form parameter).
+    MfaRequired,
 }
 
 /// Every error response's body.

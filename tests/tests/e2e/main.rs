@@ -39,3 +39,4 @@ mod signup;
 mod slow_bodies;
 mod support;
 mod tokens;
+mod totp;

@@ -1,6 +1,7 @@
 //! Programs from outside the workspace that some tests need (Debian's
 //! `prometheus` and `promtool`, `python3-aiosmtpd` for the SMTP sink, and
-//! `python3-jwt` to mint tokens with a library nobody here wrote).
+//! `python3-jwt` to mint tokens with a library nobody here wrote, and
+//! `oathtool` for TOTP codes the service's crate did not compute).
 //! On a developer's machine without one, the test is skipped with one line
 //! on stderr saying which and how to install it; under CI (`CI` set, as
 //! `.ci/run` does) a missing one fails the test instead, so CI never skips
@@ -42,6 +43,11 @@ pub const PROMETHEUS: Tool = Tool {
 pub const PROMTOOL: Tool = Tool {
     name: "promtool",
     package: "prometheus",
+    probe: Probe::OnPath,
+};
+pub const OATHTOOL: Tool = Tool {
+    name: "oathtool",
+    package: "oathtool",
     probe: Probe::OnPath,
 };
 /// Found as the Python that imports it.
