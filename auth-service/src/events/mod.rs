@@ -42,7 +42,7 @@ impl Events {
             + chrono::Duration::seconds(1)
     }
 
-    /// `session.revoked` for each of `sessions` of `user`.
+    /// `session.revoked` for each of `sessions` of `user`, in one insert.
     pub fn sessions_revoked(
         &self,
         conn: &mut PgConnection,
@@ -50,18 +50,12 @@ impl Events {
         sessions: &[Uuid],
         now: DateTime<Utc>,
     ) -> QueryResult<()> {
-        for &session in sessions {
-            self.write(
-                conn,
-                EventKind::SessionRevoked {
-                    user_id: user,
-                    session_id: session,
-                    expires_at: self.covered_until(now),
-                },
-                now,
-            )?;
-        }
-        Ok(())
+        let kinds = sessions.iter().map(|&session| EventKind::SessionRevoked {
+            user_id: user,
+            session_id: session,
+            expires_at: self.covered_until(now),
+        });
+        self.write_all(conn, kinds, now)
     }
 
     /// `user.revoked`: every access token of `user` issued before the
@@ -74,15 +68,12 @@ impl Events {
         now: DateTime<Utc>,
     ) -> QueryResult<()> {
         let before = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-        self.write(
-            conn,
-            EventKind::UserRevoked {
-                user_id: user,
-                before,
-                expires_at: self.covered_until(now),
-            },
-            now,
-        )
+        let kind = EventKind::UserRevoked {
+            user_id: user,
+            before,
+            expires_at: self.covered_until(now),
+        };
+        self.write_all(conn, [kind], now)
     }
 
     /// `user.deleted`.
@@ -92,41 +83,50 @@ impl Events {
         user: Uuid,
         now: DateTime<Utc>,
     ) -> QueryResult<()> {
-        self.write(conn, EventKind::UserDeleted { user_id: user }, now)
+        self.write_all(conn, [EventKind::UserDeleted { user_id: user }], now)
     }
 
-    /// One row per endpoint, the same id and body for each; nothing when
-    /// no endpoint is configured.
-    fn write(
+    /// One row per event and endpoint (an event's id and body the same for
+    /// each endpoint), all in one insert; nothing when no endpoint is
+    /// configured.
+    fn write_all(
         &self,
         conn: &mut PgConnection,
-        kind: EventKind,
+        kinds: impl IntoIterator<Item = EventKind>,
         now: DateTime<Utc>,
     ) -> QueryResult<()> {
         if self.settings.endpoints.is_empty() {
             return Ok(());
         }
-        let user_id = kind.user_id().unwrap_or_default();
-        let name = kind.name();
-        let body = serde_json::to_string(&Event {
-            kind,
-            timestamp: now,
-        })
-        .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
-        let id = new_event_id();
-        let rows: Vec<NewEvent<'_>> = self
-            .settings
-            .endpoints
+        let mut events = Vec::new();
+        for kind in kinds {
+            let user_id = kind.user_id().unwrap_or_default();
+            let name = kind.name();
+            let body = serde_json::to_string(&Event {
+                kind,
+                timestamp: now,
+            })
+            .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
+            events.push((new_event_id(), user_id, name, body));
+        }
+        let rows: Vec<NewEvent<'_>> = events
             .iter()
-            .map(|endpoint| NewEvent {
-                webhook_id: &id,
-                endpoint: endpoint.as_str(),
-                user_id,
-                body: &body,
+            .flat_map(|(id, user_id, _, body)| {
+                self.settings
+                    .endpoints
+                    .iter()
+                    .map(move |endpoint| NewEvent {
+                        webhook_id: id,
+                        endpoint: endpoint.as_str(),
+                        user_id: *user_id,
+                        body,
+                    })
             })
             .collect();
         event_outbox::enqueue(conn, &rows)?;
-        crate::measure::event_written(name);
+        for (_, _, name, _) in &events {
+            crate::measure::event_written(name);
+        }
         Ok(())
     }
 }

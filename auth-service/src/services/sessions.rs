@@ -288,7 +288,7 @@ pub async fn log_out(
             }
             let ended = match scope {
                 LogoutScope::Local => {
-                    sessions::revoke_by_token(conn, session, claims.jti, &hash, now)?;
+                    sessions::revoke_own(conn, user, session, now)?;
                     vec![session]
                 }
                 LogoutScope::Others => sessions::revoke_all(conn, user, Some(session), now)?,
@@ -300,7 +300,7 @@ pub async fn log_out(
             }
             Ok(ended)
         })?;
-        if !ended.is_empty() || scope != LogoutScope::Local {
+        if !ended.is_empty() {
             service_kit::telemetry::record_session(user, session);
             measure::sessions_revoked("logout", ended.len());
             tracing::info!(?scope, ended = ended.len(), "sessions ended by logout");
@@ -316,11 +316,12 @@ pub async fn list(
     caller: AccessClaims,
 ) -> Result<Vec<SessionInfo>, AuthError> {
     with_conn(state, move |conn, _| {
-        let now = Utc::now();
-        if !sessions::is_live(conn, caller.sub, caller.sid, now)? {
+        let listed = sessions::list_live(conn, caller.sub, Utc::now())?;
+        // The caller's own session is among the live ones, or the token's
+        // session has ended (a Bearer route refuses it).
+        if !listed.iter().any(|session| session.id == caller.sid) {
             return Err(AuthError::SessionRevoked);
         }
-        let listed = sessions::list_live(conn, caller.sub, now)?;
         Ok(listed
             .into_iter()
             .map(|session| SessionInfo {

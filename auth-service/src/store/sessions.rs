@@ -259,24 +259,6 @@ pub fn rotate(
     })
 }
 
-/// Revokes the session that `presented` belongs to, if the token is one
-/// we issued and the session is live; says whether it revoked it. Unknown
-/// tokens change nothing.
-pub fn revoke_by_token(
-    conn: &mut PgConnection,
-    session: Uuid,
-    presented: Uuid,
-    hash: &[u8],
-    now: DateTime<Utc>,
-) -> QueryResult<bool> {
-    conn.transaction(|conn| {
-        if find_token(conn, session, presented, hash)?.is_none() {
-            return Ok(false);
-        }
-        revoke(conn, session, now)
-    })
-}
-
 /// Whether `presented` is a token we issued for `session`, and the session
 /// is live (neither revoked nor expired).
 pub fn is_live_token(
