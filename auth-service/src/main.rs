@@ -11,7 +11,10 @@ const USAGE: &str =
        auth-service generate-secrets [--keys es256|eddsa] DIR
                                            write missing secrets into DIR (never overwrites one);
                                            --keys also writes an access-token signing key set
-                                           (jwt_keys) and its public set (jwt_public_keys)";
+                                           (jwt_keys) and its public set (jwt_public_keys)
+       auth-service generate-secrets [--keys es256|eddsa] --print
+                                           print them as `name value` lines into a pipe
+                                           (for docker secret create; never to a terminal)";
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -24,20 +27,37 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Healthcheck => commands::healthcheck(auth_service::config::DEFAULT_BIND),
-        Command::Other(args) => match args.as_slice() {
-            [command, dir] if command == "generate-secrets" => {
-                auth_service::secrets::generate(std::path::Path::new(dir), None)
-            }
-            [command, flag, kind, dir] if command == "generate-secrets" && flag == "--keys" => {
-                match auth_service::secrets::key_kind(kind) {
-                    Ok(kind) => auth_service::secrets::generate(std::path::Path::new(dir), kind),
-                    Err(problem) => {
-                        eprintln!("generate-secrets: --keys {problem}\n\n{USAGE}");
-                        ExitCode::from(2)
-                    }
-                }
-            }
+        Command::Other(args) => match args.split_first() {
+            Some((command, rest)) if command == "generate-secrets" => generate_secrets(rest)
+                .unwrap_or_else(|problem| {
+                    eprintln!("generate-secrets: {problem}\n\n{USAGE}");
+                    ExitCode::from(2)
+                }),
             _ => commands::usage(&args, USAGE),
         },
+    }
+}
+
+/// `generate-secrets [--keys KIND] (DIR | --print)`.
+fn generate_secrets(args: &[String]) -> Result<ExitCode, String> {
+    let (mut keys, mut print, mut dir) = (None, false, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--keys" => {
+                let kind = args.next().ok_or("--keys needs es256, eddsa or hs256")?;
+                keys = auth_service::secrets::key_kind(kind).map_err(|p| format!("--keys {p}"))?;
+            }
+            "--print" => print = true,
+            flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}")),
+            path if dir.is_none() => dir = Some(std::path::PathBuf::from(path)),
+            extra => return Err(format!("unexpected argument {extra}")),
+        }
+    }
+    match (print, dir) {
+        (true, None) => Ok(auth_service::secrets::print(keys)),
+        (false, Some(dir)) => Ok(auth_service::secrets::generate(&dir, keys)),
+        (true, Some(_)) => Err("--print writes no directory: give one or the other".into()),
+        (false, None) => Err("a directory (or --print) is needed".into()),
     }
 }

@@ -15,8 +15,13 @@
 //! access tokens: `jwt_keys`, the auth service's `JWT_KEYS` (the private
 //! key, signing), and `jwt_public_keys`, the profile service's (the public
 //! key only). They are made together and kept together.
+//!
+//! `generate-secrets --print` writes nothing: it prints the same set (the
+//! environment's values or new ones) as `name value` lines on stdout, for
+//! a pipe into `docker secret create` (Docker Swarm keeps them; nothing
+//! touches the operator's disk). It refuses a terminal as stdout.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::process::ExitCode;
@@ -117,20 +122,87 @@ fn write_all(dir: &Path) -> std::io::Result<()> {
         println!("generate-secrets: {file}: {how}");
     }
     let password = std::fs::read_to_string(dir.join("postgres_password"))?;
-    let host = std::env::var("SECRETS_DB_HOST").unwrap_or_else(|_| "db".to_owned());
     for database in ["auth", "profile"] {
         let path = dir.join(format!("{database}_database_url"));
         if password_changed || !path.exists() {
-            // Percent-encoded: an operator's password may hold @ / : ? %.
-            let password = utf8_percent_encode(&password, NON_ALPHANUMERIC);
-            let url = format!("postgres://postgres:{password}@{host}:5432/{database}");
-            write_secret(&path, &url, owner)?;
+            write_secret(&path, &database_url(&password, database), owner)?;
             println!("generate-secrets: {database}_database_url: derived from postgres_password");
         } else {
             println!("generate-secrets: {database}_database_url: kept");
         }
     }
     Ok(())
+}
+
+/// The URL of `database` with `password` (percent-encoded: an operator's
+/// password may hold @ / : ? %), on host `SECRETS_DB_HOST` (default `db`).
+fn database_url(password: &str, database: &str) -> String {
+    let host = std::env::var("SECRETS_DB_HOST").unwrap_or_else(|_| "db".to_owned());
+    let password = utf8_percent_encode(password, NON_ALPHANUMERIC);
+    format!("postgres://postgres:{password}@{host}:5432/{database}")
+}
+
+/// Runs `generate-secrets --print`: every secret as a `name value` line
+/// (each value from the environment, else new), the database URLs derived
+/// from the password, and with `keys` a signing key set and its public
+/// set; written at once, or not at all.
+pub fn print(keys: Option<SigningKind>) -> ExitCode {
+    let mut stdout = std::io::stdout();
+    if stdout.is_terminal() {
+        eprintln!(
+            "generate-secrets: --print writes secrets for a pipe, not a terminal: \
+             generate-secrets --print | while ...; docker secret create NAME -"
+        );
+        return ExitCode::from(2);
+    }
+    let lines = secret_lines(keys);
+    match stdout
+        .write_all(lines.expose_secret().as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("generate-secrets: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The lines `print` writes.
+fn secret_lines(keys: Option<SigningKind>) -> SecretString {
+    let mut values: Vec<(String, String)> = SECRETS
+        .iter()
+        .map(|(file, variable, _, generate)| {
+            let value = std::env::var(variable)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(generate);
+            ((*file).to_owned(), value)
+        })
+        .collect();
+    let password = values
+        .iter()
+        .find(|(file, _)| file == "postgres_password")
+        .map(|(_, value)| value.clone())
+        .unwrap_or_default();
+    for database in ["auth", "profile"] {
+        values.push((
+            format!("{database}_database_url"),
+            database_url(&password, database),
+        ));
+    }
+    if let Some(kind) = keys {
+        let keys = generate_signing_set(kind);
+        values.push(("jwt_keys".into(), keys.private_set.expose_secret().into()));
+        values.push(("jwt_public_keys".into(), keys.public_set));
+    }
+    // One value per line: a value that holds a line break (an operator's
+    // own) would be cut by the reader, so its breaks are dropped.
+    let lines: String = values
+        .into_iter()
+        .map(|(name, value)| format!("{name} {}\n", value.replace(['\r', '\n'], "")))
+        .collect();
+    SecretString::from(lines)
 }
 
 /// `jwt_keys` and `jwt_public_keys`: a new pair of `kind` when neither is
@@ -215,6 +287,45 @@ mod tests {
         assert_eq!((read("jwt_secret_key"), read("auth_database_url")), first);
         assert!(!dir.join("jwt_keys").exists(), "HS256 is the default");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn printed_lines_hold_every_secret_and_urls_from_the_printed_password() {
+        let lines = secret_lines(Some(SigningKind::EdDsa));
+        let values: std::collections::HashMap<&str, &str> = lines
+            .expose_secret()
+            .lines()
+            .map(|line| line.split_once(' ').unwrap())
+            .collect();
+        let mut names: Vec<&str> = values.keys().copied().collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "auth_database_url",
+                "event_secret",
+                "jwt_keys",
+                "jwt_public_keys",
+                "jwt_refresh_secret_key",
+                "jwt_secret_key",
+                "mfa_encryption_key",
+                "postgres_password",
+                "profile_database_url"
+            ]
+        );
+        let password = values["postgres_password"];
+        assert!(password.len() >= 32);
+        assert_eq!(
+            values["auth_database_url"],
+            format!("postgres://postgres:{password}@db:5432/auth")
+        );
+        let keys = SecretString::from(values["jwt_keys"].to_owned());
+        assert!(KeySet::new(Some(&keys), None).unwrap().signing().is_some());
+        // New values each time.
+        assert_ne!(
+            secret_lines(None).expose_secret(),
+            secret_lines(None).expose_secret()
+        );
     }
 
     #[test]

@@ -97,3 +97,45 @@ fn an_operators_database_password_is_encoded_and_never_silently_replaced() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn generate_secrets_print_gives_one_line_per_secret_for_docker_secret_create() {
+    let password = [("POSTGRES_PASSWORD", "p@ss word")];
+    let (code, text) = run(
+        "auth-service",
+        &["generate-secrets", "--keys", "es256", "--print"],
+        &password,
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let lines: Vec<(&str, &str)> = text
+        .lines()
+        .map(|line| line.split_once(' ').unwrap())
+        .collect();
+    let value = |name: &str| {
+        lines
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| panic!("no {name} in {} lines", lines.len()))
+    };
+    assert_eq!(lines.len(), 9, "one line per secret");
+    assert_eq!(value("postgres_password"), "p@ss word");
+    assert_eq!(
+        value("profile_database_url"),
+        "postgres://postgres:p%40ss%20word@db:5432/profile"
+    );
+    assert!(value("event_secret").starts_with("whsec_"));
+    assert!(value("jwt_keys").contains("\"d\""));
+    assert!(!value("jwt_public_keys").contains("\"d\""));
+    // Nothing was written: --print takes no directory.
+    let (code, text) = run(
+        "auth-service",
+        &["generate-secrets", "--print", "/tmp/never"],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{text}");
+    assert!(!std::path::Path::new("/tmp/never").exists());
+    let (code, text) = run("auth-service", &["generate-secrets", "--bogus"], &[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("unknown flag --bogus"), "{text}");
+}
