@@ -174,3 +174,68 @@ def test_the_signing_keys_override_gives_auth_the_private_set_and_profile_the_pu
     for name in ("profile", "profile-2"):
         assert services[name]["environment"]["JWT_SECRET_KEY_FILE"] == \
             "${PROFILE_LEGACY_SECRET_FILE:-}"
+
+
+def rendered_stack(*overlays: str) -> dict:
+    """deploy/render-stack's output (the Swarm stack file), parsed."""
+    import subprocess
+
+    out = subprocess.run(
+        [str(ROOT / "deploy" / "render-stack"), *overlays], check=True, capture_output=True, text=True
+    ).stdout
+    return yaml.safe_load(out)
+
+
+def test_the_stack_takes_each_service_definition_from_the_compose_file():
+    services, stack = compose()["services"], rendered_stack()["services"]
+    assert set(stack) == {"db", "auth", "profile"}
+    for name in ("auth", "profile"):
+        for key in ("image", "healthcheck", "read_only", "cap_drop", "stop_signal", "stop_grace_period", "logging"):
+            assert stack[name][key] == services[name][key], (name, key)
+        # Every variable but those Swarm replaces is the compose file's.
+        extra = set(stack[name]["environment"]) - set(services[name]["environment"])
+        assert extra == {"DB_POOL_MAX_SIZE"}, extra
+        assert stack[name]["deploy"]["resources"]["limits"]["memory"] == services[name]["mem_limit"].upper()
+        for dropped in ("build", "depends_on", "restart", "mem_limit", "cpu_shares", "volumes"):
+            assert dropped not in stack[name], (name, dropped)
+
+
+def test_the_stack_updates_start_first_rolls_back_and_pins_the_database():
+    stack = rendered_stack()
+    for name in ("auth", "profile"):
+        deploy = stack["services"][name]["deploy"]
+        assert deploy["replicas"] == "${REPLICAS:-3}"
+        assert deploy["update_config"]["order"] == "start-first"
+        assert deploy["update_config"]["failure_action"] == "rollback"
+        assert deploy["restart_policy"]["condition"] == "any"
+    db = stack["services"]["db"]["deploy"]
+    assert db["replicas"] == 1 and db["update_config"]["order"] == "stop-first"
+    assert db["placement"]["constraints"] == ["node.labels.authstack.db == true"]
+
+
+def test_the_stack_reads_every_secret_file_from_swarm_secrets():
+    stack = rendered_stack()
+    assert all(secret == {"external": True} for secret in stack["secrets"].values())
+    for name, service in stack["services"].items():
+        mounted = {secret["target"] for secret in service["secrets"]}
+        files = {
+            value.removeprefix("/run/secrets/")
+            for key, value in service["environment"].items()
+            if key.endswith("_FILE") and str(value).startswith("/run/secrets/")
+        }
+        assert files == mounted, name
+        assert mounted <= set(stack["secrets"]), name
+    # The profile service never sees the refresh secret or the database
+    # URL of the auth service.
+    profile = {secret["source"] for secret in stack["services"]["profile"]["secrets"]}
+    assert not profile & {"jwt_refresh_secret_key", "auth_database_url", "mfa_encryption_key"}
+
+
+def test_the_dnsrr_overlay_publishes_through_one_nginx_instead_of_the_mesh():
+    stack = rendered_stack("deploy/stack.dnsrr.yml")
+    for name in ("auth", "profile"):
+        assert stack["services"][name]["deploy"]["endpoint_mode"] == "dnsrr"
+        assert "ports" not in stack["services"][name]
+    proxy = stack["services"]["proxy"]
+    assert {(p["published"], p["mode"]) for p in proxy["ports"]} == {(8001, "host"), (8002, "host")}
+    assert pathlib.Path(stack["configs"]["nginx_dnsrr"]["file"]).is_file()
