@@ -83,8 +83,15 @@ def service(name: str) -> str:
 def tasks(name: str) -> list[dict]:
     """The service's tasks that Swarm wants running, as `docker inspect`
     shows them (NodeID, Status.State, Status.ContainerStatus)."""
-    ids = run("docker", "service", "ps", "-q", "--filter", "desired-state=running", service(name)).split()
-    return json.loads(run("docker", "inspect", *ids)) if ids else []
+    for _ in range(3):
+        ids = run("docker", "service", "ps", "-q", "--filter", "desired-state=running", service(name)).split()
+        if not ids:
+            return []
+        # A task may be gone between the two commands: ask again.
+        inspected = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True)
+        if inspected.returncode == 0:
+            return json.loads(inspected.stdout)
+    raise SystemExit(f"docker inspect of the tasks of {name} failed: {inspected.stderr}")
 
 
 def running(name: str) -> list[dict]:
@@ -333,20 +340,11 @@ def secrets_and_start(old_key: str) -> None:
 
 def rolling_update(load: Load, auth_v2: str, profile_v2: str) -> None:
     with load:
-        took = update_both(auth_v2, profile_v2)
-    wait_converged({"auth": REPLICAS, "profile": REPLICAS})
+        took = update_all({name: ["--no-resolve-image", "--image", image]
+                           for name, image in (("auth", auth_v2), ("profile", profile_v2))})
     if spec_image("auth") != auth_v2 or spec_image("profile") != profile_v2:
         raise SystemExit("the services do not run the new images")
     load.check(f"rolling update of both services to a new image ({took:.0f} s)")
-
-
-def update_both(auth_image: str, profile_image: str) -> float:
-    started = time.monotonic()
-    run("docker", "service", "update", "--detach", "--no-resolve-image", "--image", auth_image, service("auth"))
-    run("docker", "service", "update", "--detach", "--no-resolve-image", "--image", profile_image, service("profile"))
-    for name in ("auth", "profile"):
-        wait_update(name, "completed", started + 300)
-    return time.monotonic() - started
 
 
 def wait_update(name: str, expect: str, deadline: float) -> None:
@@ -494,7 +492,8 @@ def rotate_keys(load: Load, old_key: str) -> None:
         old_tokens = [s.access for s in load.sessions if header(s.access).get("kid") != kid]
         if old_tokens:
             raise SystemExit(f"{len(old_tokens)} sessions still hold a token of the old key after a minute")
-        took.append(update_all(["profile", "auth"], "--secret-rm", "jwt_secret_key", "--env-rm", "JWT_SECRET_KEY_FILE"))
+        drop = ["--secret-rm", "jwt_secret_key", "--env-rm", "JWT_SECRET_KEY_FILE"]
+        took.append(update_all({"profile": drop, "auth": drop}))
     load.check(f"JWT_KEYS rotated in three steps ({' + '.join(f'{t:.0f}' for t in took)} s, "
                f"then the old secret dropped): nobody logged out")
     # The old secret is gone for real: the same claims it signs are
@@ -523,17 +522,18 @@ def me_status(token: str) -> int:
 
 
 def update_one(name: str, *args: str) -> float:
-    return update_all([name], *args)
+    return update_all({name: list(args)})
 
 
-def update_all(names: list[str], *args: str) -> float:
-    """The same `docker service update ARGS` on each service at once."""
+def update_all(changes: dict[str, list[str]]) -> float:
+    """`docker service update ARGS` on each service at once; waits until
+    every update completed and every task runs (healthy)."""
     started = time.monotonic()
-    for name in names:
+    for name, args in changes.items():
         run("docker", "service", "update", "--detach", *args, service(name))
-    for name in names:
+    for name in changes:
         wait_update(name, "completed", started + 300)
-    wait_converged({name: REPLICAS for name in names})
+    wait_converged({name: REPLICAS for name in changes})
     return time.monotonic() - started
 
 
