@@ -12,6 +12,11 @@
 //! A waiting place belongs to the request's future: when the client goes
 //! away, actix drops that future, the place is given back, and the
 //! request never hashes. A hash that has started runs to its end.
+//!
+//! A login takes its [`Turn`] (a slot, or a place in line) before any
+//! database work and waits for the slot only when it is ready to hash: a
+//! storm's excess then finds the gate full and is answered 503 without a
+//! single statement, even when the whole storm arrives at once.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -19,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 /// Why a request was not let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +67,8 @@ struct Waiter {
 }
 
 /// A hashing slot, held until dropped; then it goes to the next waiter.
+/// Move it into the blocking task, so a client that goes away does not
+/// free a slot whose hash still runs.
 pub struct Slot {
     shared: Arc<Shared>,
     /// False for a slot its waiter was gone before it came: the hand-on
@@ -146,16 +154,53 @@ impl State {
 
 /// A request's place in line, given back when dropped: when the request
 /// got its slot, timed out, or was dropped because its client went away.
-struct Place<'a> {
-    shared: &'a Shared,
+struct Place {
+    shared: Arc<Shared>,
     client: IpAddr,
     id: u64,
 }
 
-impl Drop for Place<'_> {
+impl Drop for Place {
     fn drop(&mut self) {
         self.shared.state().leave(self.client, self.id);
         self.shared.report();
+    }
+}
+
+/// A request's turn at the gate: a slot already, or a place in line whose
+/// slot comes through `woken`. Dropped, it gives either back.
+pub struct Turn {
+    inner: TurnInner,
+}
+
+enum TurnInner {
+    Slot(Slot),
+    Waiting {
+        place: Place,
+        woken: oneshot::Receiver<Slot>,
+        deadline: Instant,
+    },
+}
+
+impl Turn {
+    /// The slot: at once if the turn holds one, else when it comes, up to
+    /// `HASH_QUEUE_TIMEOUT_MS` after the turn was taken.
+    pub async fn slot(self) -> Result<Slot, Shed> {
+        match self.inner {
+            TurnInner::Slot(slot) => Ok(slot),
+            TurnInner::Waiting {
+                place,
+                woken,
+                deadline,
+            } => {
+                let outcome = tokio::time::timeout_at(deadline, woken).await;
+                drop(place);
+                match outcome {
+                    Ok(Ok(slot)) => Ok(slot),
+                    Ok(Err(_)) | Err(_) => Err(Shed::TimedOut),
+                }
+            }
+        }
     }
 }
 
@@ -178,47 +223,57 @@ impl HashGate {
         }
     }
 
-    /// A hashing slot for a request from `client` (its network). Move it
-    /// into the blocking task, so a client that goes away does not free a
-    /// slot whose hash still runs.
+    /// A hashing slot for a request from `client` (its network), waited
+    /// for at once (the services take a [`Turn`] first, then its slot).
+    #[cfg(test)]
     pub async fn enter(&self, client: IpAddr) -> Result<Slot, Shed> {
+        self.take_turn(client)?.slot().await
+    }
+
+    /// A turn for a request from `client`, taken at once or refused at
+    /// once: a free slot, else a place in line (if the queue and the
+    /// client's share of it have room). Take it before the request's other
+    /// work; [`Turn::slot`] waits for the slot once it is time to hash.
+    pub fn take_turn(&self, client: IpAddr) -> Result<Turn, Shed> {
         let shared = &self.shared;
-        let (place, woken) = {
+        let turn = {
             let mut state = shared.state();
             if state.free > 0 {
                 state.free -= 1;
-                drop(state);
-                shared.report();
-                return Ok(Slot {
+                TurnInner::Slot(Slot {
                     shared: Arc::clone(shared),
                     armed: true,
-                });
+                })
+            } else {
+                if state.waiting >= shared.queue_max {
+                    return Err(Shed::QueueFull);
+                }
+                if state.held_by(client) >= shared.per_client {
+                    return Err(Shed::ClientShare);
+                }
+                let (wake, woken) = oneshot::channel();
+                let id = state.next_id;
+                state.next_id += 1;
+                let queue = state.queues.entry(client).or_default();
+                queue.push_back(Waiter { id, wake });
+                if queue.len() == 1 {
+                    state.turns.push_back(client);
+                }
+                state.waiting += 1;
+                let place = Place {
+                    shared: Arc::clone(shared),
+                    client,
+                    id,
+                };
+                TurnInner::Waiting {
+                    place,
+                    woken,
+                    deadline: Instant::now() + shared.timeout,
+                }
             }
-            if state.waiting >= shared.queue_max {
-                return Err(Shed::QueueFull);
-            }
-            if state.held_by(client) >= shared.per_client {
-                return Err(Shed::ClientShare);
-            }
-            let (wake, woken) = oneshot::channel();
-            let id = state.next_id;
-            state.next_id += 1;
-            let queue = state.queues.entry(client).or_default();
-            queue.push_back(Waiter { id, wake });
-            if queue.len() == 1 {
-                state.turns.push_back(client);
-            }
-            state.waiting += 1;
-            let place = Place { shared, client, id };
-            (place, woken)
         };
         shared.report();
-        let outcome = tokio::time::timeout(shared.timeout, woken).await;
-        drop(place);
-        match outcome {
-            Ok(Ok(slot)) => Ok(slot),
-            Ok(Err(_)) | Err(_) => Err(Shed::TimedOut),
-        }
+        Ok(Turn { inner: turn })
     }
 
     /// Whether a request from `client` arriving now would be shed at once

@@ -10,6 +10,7 @@ use service_kit::error::InfraError;
 
 use crate::client_ip::ClientNetwork;
 use crate::error::AuthError;
+use crate::hash_gate::Turn;
 use crate::passwords::Passwords;
 use crate::state::AppState;
 
@@ -36,11 +37,25 @@ where
     F: FnOnce(&Passwords) -> Result<T, AuthError> + Send + 'static,
     T: Send + 'static,
 {
-    let permit = state
+    let turn = state
         .hash_gate
-        .enter(client.0)
-        .await
+        .take_turn(client.0)
         .map_err(AuthError::Shed)?;
+    with_passwords_in(state, turn, work).await
+}
+
+/// [`with_passwords`] in a turn taken earlier (before the request's
+/// database work, so a full gate sheds it before any statement).
+pub async fn with_passwords_in<T, F>(
+    state: &Arc<AppState>,
+    turn: Turn,
+    work: F,
+) -> Result<T, AuthError>
+where
+    F: FnOnce(&Passwords) -> Result<T, AuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    let permit = turn.slot().await.map_err(AuthError::Shed)?;
     let state = state.clone();
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {

@@ -3,6 +3,13 @@
 //! one, two or three replicas allow a client the same number of requests
 //! (`store::rate_limits`), and [`per_client`], the middleware that applies
 //! it to a resource.
+//!
+//! The token endpoint counts in its handler instead
+//! ([`RateLimit::check_token_request`]): a password grant takes its turn at
+//! the hashing gate first, so a login the full gate sheds is answered 503
+//! before any database statement, this limit's included. A shed login
+//! checks no password, so it is no attempt to limit, and counting it would
+//! turn the server's overload into the client's 429 afterwards.
 
 use std::time::Duration;
 
@@ -48,6 +55,17 @@ impl RateLimit {
         }
     }
 
+    /// [`RateLimit::check`] for the token endpoint: a request it refuses
+    /// is also a login refused by the limit
+    /// (`logins_total{outcome="rate_limited"}`).
+    pub async fn check_token_request(&self, client: ClientNetwork) -> Result<(), AuthError> {
+        self.check(client).await.inspect_err(|error| {
+            if matches!(error, AuthError::RateLimited(_)) {
+                measure::login(LoginOutcome::RateLimited);
+            }
+        })
+    }
+
     /// Forgets clients whose requests have all drained, so the table does
     /// not grow with every address ever seen.
     pub async fn forget_quiet_clients(&self) {
@@ -74,23 +92,6 @@ pub async fn per_client(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    limit(req, next, || {}).await
-}
-
-/// [`per_client`] for the token endpoint: a request it refuses is also a
-/// login refused by the limit (`logins_total{outcome="rate_limited"}`).
-pub async fn logins_per_client(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    limit(req, next, || measure::login(LoginOutcome::RateLimited)).await
-}
-
-async fn limit(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-    on_limited: impl FnOnce(),
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let client = ClientNetwork::of(req.request());
     let limit = req.app_data::<web::Data<RateLimit>>().cloned();
     let verdict = match (client, limit) {
@@ -100,9 +101,6 @@ async fn limit(
     match verdict {
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
         Err(error) => {
-            if matches!(error, AuthError::RateLimited(_)) {
-                on_limited();
-            }
             let response = error.error_response();
             Ok(req.into_response(response).map_into_right_body())
         }

@@ -21,7 +21,7 @@ use crate::events::Events;
 use crate::hash_gate::HashGate;
 use crate::mfa::Mfa;
 use crate::passwords::Passwords;
-use crate::rate_limit::{RateLimit, logins_per_client, per_client};
+use crate::rate_limit::{RateLimit, per_client};
 use crate::routes::{
     account, login, mfa, password, recovery, sessions, signup, verify, well_known,
 };
@@ -123,7 +123,6 @@ pub async fn build(config: Config) -> Result<Application, StartupError> {
                 .service(
                     resource("/login", POST)
                         .route(web::post().to(login::token))
-                        .wrap(from_fn(logins_per_client))
                         .wrap(from_fn(oauth_errors)),
                 )
                 .service(

@@ -20,6 +20,10 @@
 //!   mails a second from a backlog.
 //! - [`revocation::run`]: revocation events: logout-to-401 delay, events
 //!   a second, and `GET /me` with 100,000 revoked sessions in the set.
+//! - [`refresh::run`]: refresh rotation against `pgbench` running its
+//!   statements on the same database.
+//! - [`storm::run`]: what shedding a login storm costs: the 503s against
+//!   `/healthz` in the same burst, and admitted logins against bcrypt.
 //! - [`scale::run`]: both services in this process (`devstack`'s stack)
 //!   against millions of rows loaded by `COPY`.
 //!
@@ -33,12 +37,15 @@ pub mod latency;
 pub mod mail;
 pub mod pg_only;
 pub mod phases;
+pub mod postgres;
 pub mod procfs;
+pub mod refresh;
 pub mod revocation;
 pub mod running;
 pub mod scale;
 pub mod services;
 pub mod soak;
+pub mod storm;
 pub mod wrk;
 
 use std::time::Duration;

@@ -12,8 +12,10 @@ use uuid::Uuid;
 use super::env_number;
 use super::latency::{load, load_any, percentiles};
 
-const PASSWORD: &str = "correct horse battery staple";
-const EMAIL: &str = "bench@example.com";
+/// The benchmark user's password.
+pub const PASSWORD: &str = "correct horse battery staple";
+/// The benchmark user's email.
+pub const EMAIL: &str = "bench@example.com";
 
 /// The benchmark user, logged in.
 pub struct Session {

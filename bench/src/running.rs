@@ -84,6 +84,13 @@ impl Service {
         self.child.id()
     }
 
+    /// The address of the first log line whose `message` is `message`
+    /// (`"metrics listening"`, say).
+    pub fn logged_addr(&self, message: &str) -> Option<SocketAddr> {
+        let log = std::fs::read_to_string(&self.log).ok()?;
+        log.lines().find_map(|line| logged(line, message))
+    }
+
     /// The address in the first `"listening"` line of the log.
     async fn wait_listening(&mut self, deadline: Instant) -> Result<SocketAddr, String> {
         loop {
@@ -167,8 +174,13 @@ impl Drop for Service {
 /// The `addr` of a JSON log line whose `message` is `"listening"` (not
 /// `"metrics listening"`).
 fn listening_addr(line: &str) -> Option<SocketAddr> {
+    logged(line, "listening")
+}
+
+/// The `addr` of a JSON log line whose `message` is `message`.
+fn logged(line: &str, message: &str) -> Option<SocketAddr> {
     let event: serde_json::Value = serde_json::from_str(line).ok()?;
-    if event["message"] != "listening" {
+    if event["message"] != message {
         return None;
     }
     event["addr"].as_str()?.parse().ok()

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use shared::keys::random_secret;
 use test_db::PgServer;
 
+use super::postgres::SessionPostgres;
 use super::running::{Binary, Service};
 
 /// The `RUST_LOG` directive that keeps the services' `"listening"` line
@@ -22,6 +23,9 @@ const STARTUP_LOG: &str = "service_kit::startup=info";
 /// The PostgreSQL server, secrets, binaries and log folder of one run.
 pub struct Testbed {
     pub database: PgServer,
+    /// The server started for this run (none with `DATABASE_URL`),
+    /// stopped when the testbed is dropped.
+    own_server: Option<SessionPostgres>,
     pub bin_dir: PathBuf,
     pub logs: PathBuf,
     /// `JWT_SECRET_KEY`, so the benchmark can verify what it is given.
@@ -57,16 +61,23 @@ impl Testbed {
         }
         let logs = std::env::temp_dir().join(format!("auth-stack-bench-{}", std::process::id()));
         std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
-        let database = tokio::task::spawn_blocking(|| {
-            let server = PgServer::from_env_or_throwaway()?;
+        let (database, own_server) = tokio::task::spawn_blocking(|| {
+            let (server, own) = match std::env::var("DATABASE_URL") {
+                Ok(url) if !url.trim().is_empty() => (PgServer::Given(url), None),
+                _ => {
+                    let own = SessionPostgres::start()?;
+                    (PgServer::Given(own.url("postgres")), Some(own))
+                }
+            };
             for name in ["auth", "profile"] {
-                server.create_database_if_missing(name)?;
+                server
+                    .create_database_if_missing(name)
+                    .map_err(|e| format!("PostgreSQL: {}", service_kit::error::Chain(&e)))?;
             }
-            Ok::<_, test_db::ServerError>(server)
+            Ok::<_, String>((server, own))
         })
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("PostgreSQL: {}", service_kit::error::Chain(&e)))?;
+        .map_err(|e| e.to_string())??;
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(2))
@@ -74,6 +85,7 @@ impl Testbed {
             .map_err(|e| e.to_string())?;
         Ok(Self {
             database,
+            own_server,
             bin_dir,
             logs,
             access_secret: random_secret(),
@@ -86,17 +98,24 @@ impl Testbed {
 
     /// Prints where everything is and how the services log.
     pub fn describe(&self) {
+        let database = match &self.own_server {
+            Some(own) => format!(
+                "a throwaway PostgreSQL started by this process in its own session \
+                 (`postgres` as a child, not through pg_ctl) at {}",
+                own.url("")
+            ),
+            None => self.database.describe(),
+        };
         println!(
             "- services: the release binaries in {}, each a separate process on a port \
-             the kernel picks, on {}; RUST_LOG={},{STARTUP_LOG} (BENCH_RUST_LOG, plus the \
+             the kernel picks, on {database}; RUST_LOG={},{STARTUP_LOG} (BENCH_RUST_LOG, plus the \
              start-up line that says where a service listens; `info` adds a log line per \
              request), logs in {}",
             self.bin_dir.display(),
-            self.database.describe(),
             self.rust_log,
             self.logs.display()
         );
-        if let Some(note) = autogroup_note() {
+        if let Some(note) = autogroup_note(self.own_server.as_ref().map(SessionPostgres::pid)) {
             println!("{note}");
         }
     }
@@ -147,16 +166,29 @@ impl Testbed {
     }
 }
 
-/// The kernel's session autogroups, when on: `pg_ctl` starts PostgreSQL in
-/// a session of its own, so the scheduler shares the CPU between it and
-/// this session (the services and wrk) as two groups, which lengthens the
-/// database's rare waits for a CPU (README, "The rare stall").
-fn autogroup_note() -> Option<String> {
+/// The kernel's session autogroups, and the scheduler group of this
+/// process and of the PostgreSQL server it started: with autogroups on,
+/// a server in a session of its own (`pg_ctl`'s, or `DATABASE_URL`'s)
+/// gets the CPU as one group and the services and wrk as another, which
+/// made the cache-off p99 rarely jump to hundreds of ms
+/// (docs/benchmarks.md, "The rare stall"); the server this process starts
+/// shares its group.
+fn autogroup_note(server: Option<u32>) -> Option<String> {
     let enabled = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled").ok()?;
     let state = if enabled.trim() == "1" { "on" } else { "off" };
+    let group = |pid: u32| crate::postgres::autogroup(pid).unwrap_or_else(|| "?".into());
+    let groups = match server {
+        Some(pid) => format!(
+            "this process is in {}, PostgreSQL in {}",
+            group(std::process::id()),
+            group(pid)
+        ),
+        None => {
+            "PostgreSQL is DATABASE_URL's, in a group of its own when autogroups are on".to_owned()
+        }
+    };
     Some(format!(
-        "- scheduler: kernel.sched_autogroup_enabled is {state}; when on, PostgreSQL \
-         (a session of its own) and this session's services and wrk get the CPU as \
-         two groups, which makes the cache-off p99 rarely jump to hundreds of ms"
+        "- scheduler: kernel.sched_autogroup_enabled is {state}; {groups} (the services and \
+         wrk share this process's)"
     ))
 }

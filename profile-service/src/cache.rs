@@ -16,8 +16,8 @@
 //! database, and its row stays in the cache only if no eviction of that
 //! stripe happened in between.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -25,7 +25,7 @@ use moka::sync::Cache;
 use uuid::Uuid;
 
 use crate::config::CacheConfig;
-use crate::store::profiles::Profile;
+use crate::served::Served;
 
 /// How many epochs evictions are spread over.
 pub const STRIPES: usize = 64;
@@ -37,7 +37,7 @@ pub const STALE_AFTER: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 pub struct ProfileCache {
     /// `None` when `PROFILE_CACHE_SIZE=0`.
-    entries: Option<Cache<Uuid, Arc<Profile>>>,
+    entries: Option<Cache<Uuid, Arc<Served>>>,
     epochs: [AtomicU64; STRIPES],
     listening: AtomicBool,
     started: Instant,
@@ -84,7 +84,7 @@ impl ProfileCache {
     }
 
     /// The entries, while the listener listens and has shown life lately.
-    fn live(&self) -> Option<&Cache<Uuid, Arc<Profile>>> {
+    fn live(&self) -> Option<&Cache<Uuid, Arc<Served>>> {
         let fresh = || {
             let silent = self
                 .millis()
@@ -98,13 +98,18 @@ impl ProfileCache {
 
     /// The cached profile of `user` as of a token issued at `issued_at`
     /// (an entry older than that token is a miss).
-    pub fn get(&self, user: Uuid, issued_at: DateTime<Utc>) -> Option<Arc<Profile>> {
+    pub fn get(&self, user: Uuid, issued_at: DateTime<Utc>) -> Option<Arc<Served>> {
         let found = self
             .live()?
             .get(&user)
             .filter(|profile| profile.mirrors(issued_at));
-        let outcome = if found.is_some() { "hit" } else { "miss" };
-        metrics::counter!("profile_cache_lookups_total", "service" => crate::SERVICE, "outcome" => outcome).increment(1);
+        let lookups = lookups();
+        let outcome = if found.is_some() {
+            &lookups.hit
+        } else {
+            &lookups.miss
+        };
+        outcome.increment(1);
         found
     }
 
@@ -117,7 +122,7 @@ impl ProfileCache {
 
     /// Keeps `profile` unless an eviction of its stripe happened since
     /// `ticket` was taken (the row may predate that change).
-    pub fn insert(&self, ticket: Option<Ticket>, profile: Arc<Profile>) {
+    pub fn insert(&self, ticket: Option<Ticket>, profile: Arc<Served>) {
         let (Some(Ticket(epoch)), Some(entries)) = (ticket, self.live()) else {
             return;
         };
@@ -171,6 +176,27 @@ impl ProfileCache {
     }
 }
 
+/// The two series of `profile_cache_lookups_total`, registered on first
+/// use (after start-up has installed the recorder), so a lookup does not
+/// build and look up a labelled key each time.
+struct Lookups {
+    hit: metrics::Counter,
+    miss: metrics::Counter,
+}
+
+fn lookups() -> &'static Lookups {
+    static LOOKUPS: OnceLock<Lookups> = OnceLock::new();
+    LOOKUPS.get_or_init(|| {
+        let series = |outcome: &'static str| {
+            metrics::counter!("profile_cache_lookups_total", "service" => crate::SERVICE, "outcome" => outcome)
+        };
+        Lookups {
+            hit: series("hit"),
+            miss: series("miss"),
+        }
+    })
+}
+
 /// Registers the help text of the cache's and the listener's metrics.
 pub fn describe() {
     use metrics::{describe_counter, describe_gauge};
@@ -195,6 +221,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::store::profiles::Profile;
 
     fn cache() -> ProfileCache {
         ProfileCache::new(CacheConfig {
@@ -207,8 +234,8 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
     }
 
-    fn profile(user: Uuid, bio: &str) -> Arc<Profile> {
-        Arc::new(Profile {
+    fn profile(user: Uuid, bio: &str) -> Arc<Served> {
+        Arc::new(Served::new(Profile {
             user_id: user,
             email: "ada@example.com".into(),
             email_issued_at: issued(),
@@ -216,7 +243,7 @@ mod tests {
             bio: Some(bio.into()),
             created_at: Utc::now(),
             updated_at: Utc::now(),
-        })
+        }))
     }
 
     #[test]

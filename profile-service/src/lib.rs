@@ -25,5 +25,6 @@ pub(crate) mod openapi;
 pub(crate) mod revocations;
 pub(crate) mod routes;
 pub(crate) mod schema;
+pub(crate) mod served;
 pub(crate) mod services;
 pub(crate) mod store;

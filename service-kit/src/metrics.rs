@@ -23,6 +23,9 @@ use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, Promet
 
 use crate::db::PgPool;
 
+mod series;
+use series::{SeriesHandles, status_class};
+
 /// Latency buckets, in seconds: 1 ms to 10 s.
 const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -115,6 +118,9 @@ pub struct ServiceName(pub &'static str);
 /// status as a class, `2xx`), `http_request_duration_seconds{service,
 /// route, method}` and `http_requests_in_flight{service}`. The route is
 /// the matched template (`/me`), or `unmatched` for any unknown path.
+/// Each worker keeps the handles of the series it has used (`series`),
+/// so a request records into them directly instead of building and
+/// looking up three labelled keys in the registry.
 pub async fn http_metrics(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -124,7 +130,7 @@ pub async fn http_metrics(
         .map_or("unknown", |name| name.0);
     let method = method_label(req.method());
     let started = Instant::now();
-    let in_flight = metrics::gauge!("http_requests_in_flight", "service" => service);
+    let in_flight = SeriesHandles::in_flight(service);
     in_flight.increment(1);
     let outcome = next.call(req).await;
     in_flight.decrement(1);
@@ -136,10 +142,9 @@ pub async fn http_metrics(
         Err(error) => (None, error.as_response_error().status_code().as_u16()),
     };
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
-    let class = format!("{}xx", status / 100);
-    metrics::counter!("http_requests_total", "service" => service, "route" => route.clone(), "method" => method, "status" => class).increment(1);
-    metrics::histogram!("http_request_duration_seconds", "service" => service, "route" => route, "method" => method)
-        .record(started.elapsed().as_secs_f64());
+    let (requests, duration) = SeriesHandles::request(service, route, method, status_class(status));
+    requests.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     outcome
 }
 

@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 
 use crate::client_ip::{ClientNetwork, UserAgent};
 use crate::error::AuthError;
-use crate::services::sessions;
+use crate::rate_limit::RateLimit;
+use crate::services::sessions::{self, Login};
 use crate::state::AppState;
 
 /// The token request form. Parameters the endpoint does not use
@@ -80,6 +81,7 @@ impl TokenRequest {
 pub async fn token(
     _: OneAuthorization,
     state: web::Data<AppState>,
+    limit: web::Data<RateLimit>,
     client: ClientNetwork,
     agent: UserAgent,
     form: FormBody<TokenRequest>,
@@ -95,10 +97,22 @@ pub async fn token(
         .as_deref()
         .filter(|g| !g.is_empty())
         .unwrap_or("password");
+    // A password grant is counted by the per-client limit once it has its
+    // turn at the hashing gate (in `log_in`); every other request now.
+    let password_grant =
+        grant_type == "password" && form.username.is_some() && form.password.is_some();
+    if !password_grant {
+        limit.check_token_request(client).await?;
+    }
     let tokens = match grant_type {
         "password" => match (form.username, form.password) {
             (Some(username), Some(password)) => {
-                sessions::log_in(&state, client, agent, &username, password, form.otp).await?
+                let login = Login {
+                    username: &username,
+                    password,
+                    otp: form.otp,
+                };
+                sessions::log_in(&state, &limit, client, agent, login).await?
             }
             (username, password) => {
                 let missing = [("username", username), ("password", password)]

@@ -20,10 +20,10 @@ use uuid::Uuid;
 use crate::client_ip::{ClientNetwork, UserAgent};
 use crate::domain::{Email, Password};
 use crate::error::{ACCESS_TOKEN_SENT, AuthError, BAD_CREDENTIALS, BAD_REFRESH_TOKEN, UNVERIFIED};
-use crate::hash_gate::Shed;
 use crate::mail::config::EmailVerification;
 use crate::measure::{self, LoginOutcome};
-use crate::offload::{with_conn, with_passwords};
+use crate::offload::{with_conn, with_passwords_in};
+use crate::rate_limit::RateLimit;
 use crate::services::totp::{self, BAD_OTP};
 use crate::state::AppState;
 use crate::store::login_failures::{Attempt, Verdict};
@@ -43,25 +43,38 @@ fn row_for(minted: &MintedRefresh, parent: Option<Uuid>, now: DateTime<Utc>) -> 
     }
 }
 
-/// The password grant. The attempt is counted first, per email and client
-/// network and (for a network that never logged in to the account) per
-/// account, in one statement each; only a counted attempt runs bcrypt
-/// (against the dummy hash for an unknown email, at the same cost). A
-/// success resets its network's count, remembers the network, upgrades a
-/// weak hash and opens a session.
+/// What a password grant presents.
+pub struct Login<'a> {
+    pub username: &'a str,
+    pub password: String,
+    pub otp: Option<String>,
+}
+
+/// The password grant. It takes its turn at the hashing gate first, so a
+/// full gate sheds it (503) before any database statement; then the
+/// per-client limit counts it, and the attempt is counted per email and
+/// client network and (for a network that never logged in to the account)
+/// per account, in one statement each; only a counted attempt runs bcrypt
+/// (against the dummy hash for an unknown email, at the same cost), in the
+/// turn taken. A success resets its network's count, remembers the
+/// network, upgrades a weak hash and opens a session.
 pub async fn log_in(
     state: &Arc<AppState>,
+    limit: &RateLimit,
     client: ClientNetwork,
     agent: UserAgent,
-    username: &str,
-    password: String,
-    otp: Option<String>,
+    login: Login<'_>,
 ) -> Result<TokenResponse, AuthError> {
-    if state.hash_gate.is_full_for(client.0) {
-        // Shed before any database work: the storm's excess costs nothing.
+    let turn = state.hash_gate.take_turn(client.0).map_err(|why| {
         measure::login(LoginOutcome::Shed);
-        return Err(AuthError::Shed(Shed::QueueFull));
-    }
+        AuthError::Shed(why)
+    })?;
+    limit.check_token_request(client).await?;
+    let Login {
+        username,
+        password,
+        otp,
+    } = login;
     let now = Utc::now();
     let network = client.label();
     let email = Email::parse(username).ok();
@@ -95,7 +108,7 @@ pub async fn log_in(
         return Err(AuthError::RateLimited(wait));
     }
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let (verified, upgraded) = with_passwords(state, client, move |passwords| {
+    let (verified, upgraded) = with_passwords_in(state, turn, move |passwords| {
         let verified = passwords.verify(&password, stored.as_deref());
         let upgraded = match stored {
             // A password that no longer meets the signup rules keeps its hash.

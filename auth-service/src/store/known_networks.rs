@@ -26,7 +26,9 @@ pub fn is_known(
 }
 
 /// Remembers that `user` logged in from `hash` until `expires_at`, and
-/// sweeps up to 100 expired memories.
+/// sweeps up to 100 expired memories (never this one, which the same
+/// statement writes): one round trip, as each login, signup and refresh
+/// makes it.
 pub fn remember(
     conn: &mut PgConnection,
     user: Uuid,
@@ -34,21 +36,18 @@ pub fn remember(
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::insert_into(known_networks::table)
-        .values((
-            known_networks::user_id.eq(user),
-            known_networks::network_hash.eq(hash),
-            known_networks::expires_at.eq(expires_at),
-        ))
-        .on_conflict((known_networks::user_id, known_networks::network_hash))
-        .do_update()
-        .set(known_networks::expires_at.eq(expires_at))
-        .execute(conn)?;
     diesel::sql_query(
-        "DELETE FROM known_networks WHERE (user_id, network_hash) IN \
-         (SELECT user_id, network_hash FROM known_networks WHERE expires_at < $1 \
-          ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED)",
+        "WITH swept AS ( \
+             DELETE FROM known_networks WHERE (user_id, network_hash) IN \
+             (SELECT user_id, network_hash FROM known_networks \
+              WHERE expires_at < $4 AND (user_id, network_hash) <> ($1, $2) \
+              ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED)) \
+         INSERT INTO known_networks (user_id, network_hash, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, network_hash) DO UPDATE SET expires_at = EXCLUDED.expires_at",
     )
+    .bind::<diesel::sql_types::Uuid, _>(user)
+    .bind::<diesel::sql_types::Bytea, _>(hash)
+    .bind::<diesel::sql_types::Timestamptz, _>(expires_at)
     .bind::<diesel::sql_types::Timestamptz, _>(now)
     .execute(conn)
     .map(drop)

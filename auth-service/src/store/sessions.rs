@@ -1,6 +1,7 @@
 //! The `sessions` and `refresh_tokens` tables: one session per login, one
 //! row per refresh token, rotation and revocation. Each function that
-//! changes more than one row runs in one transaction.
+//! changes more than one row runs in one transaction ([`rotate`] in its
+//! caller's).
 
 use std::time::Duration;
 
@@ -11,9 +12,6 @@ use uuid::Uuid;
 
 use crate::schema::{refresh_tokens, sessions, users};
 use crate::store::users::Identity;
-
-/// How long a refresh waits for its session's row lock before giving up.
-const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '5s'";
 
 /// A stored session.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -99,9 +97,10 @@ struct Locked {
 }
 
 /// Locks the row of `session` for this transaction (see the
-/// `lock_session` migration): `Busy` only when the lock timeout ran out.
+/// `lock_session` migration): `Busy` only when the lock timeout ran out
+/// (the pool's connections wait [`service_kit::db::STATEMENT_TIMEOUT`]
+/// for a lock, set once per connection).
 fn lock(conn: &mut PgConnection, session: Uuid) -> Result<(), RotateError> {
-    diesel::sql_query(LOCK_TIMEOUT).execute(conn)?;
     let locked = diesel::sql_query("SELECT lock_session($1) AS locked")
         .bind::<diesel::sql_types::Uuid, _>(session)
         .get_result::<Locked>(conn)?
@@ -179,8 +178,10 @@ fn delete_long_expired(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResu
 }
 
 /// Exchanges the refresh token `presented` (with its verified `jti`, `sid`
-/// and `sub`, and its `hash`) for `successor`. The session row is locked
-/// first, so concurrent refreshes of one session queue instead of racing.
+/// and `sub`, and its `hash`) for `successor`, in the caller's
+/// transaction (the service's, which also writes the events of a reuse).
+/// The session row is locked first, so concurrent refreshes of one
+/// session queue instead of racing.
 pub fn rotate(
     conn: &mut PgConnection,
     user: Uuid,
@@ -191,72 +192,70 @@ pub fn rotate(
     by: &LastUse,
 ) -> Result<Rotation, RotateError> {
     let now = successor.issued_at;
-    conn.transaction(|conn| {
-        lock(conn, successor.session_id)?;
-        let session = sessions::table
-            .find(successor.session_id)
-            .select(Session::as_select())
+    lock(conn, successor.session_id)?;
+    let session = sessions::table
+        .find(successor.session_id)
+        .select(Session::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(session) =
+        session.filter(|s| s.user_id == user && s.revoked_at.is_none() && s.expires_at > now)
+    else {
+        return Ok(Rotation::Refused);
+    };
+    let Some(token) = find_token(conn, session.id, presented, hash)? else {
+        return Ok(Rotation::Refused);
+    };
+    if token.expires_at <= now {
+        return Ok(Rotation::Refused);
+    }
+    let identity = users::table
+        .find(user)
+        .select(Identity::as_select())
+        .first(conn)?;
+    let Some(used_at) = token.used_at else {
+        diesel::update(refresh_tokens::table.find(token.id))
+            .set(refresh_tokens::used_at.eq(now))
+            .execute(conn)?;
+        diesel::insert_into(refresh_tokens::table)
+            .values(successor)
+            .execute(conn)?;
+        diesel::update(sessions::table.find(session.id))
+            .set((
+                sessions::refreshed_at.eq(diesel::dsl::now),
+                sessions::expires_at.eq(successor.expires_at),
+                sessions::ip.eq(&by.ip),
+                sessions::user_agent.eq(&by.user_agent),
+            ))
+            .execute(conn)?;
+        return Ok(Rotation::Rotated {
+            identity,
+            second_factor: session.second_factor,
+        });
+    };
+    // A clock stepping back makes the elapsed time negative: that is
+    // not "within the window" when there is no window.
+    let elapsed = now
+        .signed_duration_since(used_at)
+        .to_std()
+        .unwrap_or_default();
+    if !grace.is_zero() && elapsed <= grace {
+        let unused_successor = refresh_tokens::table
+            .filter(refresh_tokens::parent_id.eq(token.id))
+            .filter(refresh_tokens::used_at.is_null())
+            .select(IssuedToken::as_select())
             .first(conn)
             .optional()?;
-        let Some(session) =
-            session.filter(|s| s.user_id == user && s.revoked_at.is_none() && s.expires_at > now)
-        else {
-            return Ok(Rotation::Refused);
-        };
-        let Some(token) = find_token(conn, session.id, presented, hash)? else {
-            return Ok(Rotation::Refused);
-        };
-        if token.expires_at <= now {
-            return Ok(Rotation::Refused);
-        }
-        let identity = users::table
-            .find(user)
-            .select(Identity::as_select())
-            .first(conn)?;
-        let Some(used_at) = token.used_at else {
-            diesel::update(refresh_tokens::table.find(token.id))
-                .set(refresh_tokens::used_at.eq(now))
-                .execute(conn)?;
-            diesel::insert_into(refresh_tokens::table)
-                .values(successor)
-                .execute(conn)?;
-            diesel::update(sessions::table.find(session.id))
-                .set((
-                    sessions::refreshed_at.eq(diesel::dsl::now),
-                    sessions::expires_at.eq(successor.expires_at),
-                    sessions::ip.eq(&by.ip),
-                    sessions::user_agent.eq(&by.user_agent),
-                ))
-                .execute(conn)?;
-            return Ok(Rotation::Rotated {
+        if let Some(successor) = unused_successor {
+            return Ok(Rotation::Replayed {
                 identity,
                 second_factor: session.second_factor,
+                successor,
             });
-        };
-        // A clock stepping back makes the elapsed time negative: that is
-        // not "within the window" when there is no window.
-        let elapsed = now
-            .signed_duration_since(used_at)
-            .to_std()
-            .unwrap_or_default();
-        if !grace.is_zero() && elapsed <= grace {
-            let unused_successor = refresh_tokens::table
-                .filter(refresh_tokens::parent_id.eq(token.id))
-                .filter(refresh_tokens::used_at.is_null())
-                .select(IssuedToken::as_select())
-                .first(conn)
-                .optional()?;
-            if let Some(successor) = unused_successor {
-                return Ok(Rotation::Replayed {
-                    identity,
-                    second_factor: session.second_factor,
-                    successor,
-                });
-            }
         }
-        revoke(conn, session.id, now)?;
-        Ok(Rotation::ReuseDetected)
-    })
+    }
+    revoke(conn, session.id, now)?;
+    Ok(Rotation::ReuseDetected)
 }
 
 /// Whether `presented` is a token we issued for `session`, and the session

@@ -12,6 +12,9 @@
 //! - `revocation`: revocation events' delay, rate and cost to `GET /me`;
 //! - `keys`: verifying (and signing) one token with HS256, ES256 and
 //!   EdDSA, and `GET /me` with each against the ceiling;
+//! - `storm`: login storms: the shed answers' p99 against `/healthz`'s in
+//!   the same burst, and admitted logins against the bcrypt bound;
+//! - `refresh`: refresh rotation against `pgbench` running its statements;
 //! - `soak`: minutes of mixed traffic at a steady rate, watching memory,
 //!   file descriptors and database connections (not in CI);
 //! - `scale`: the services' database cost as the tables grow
@@ -27,6 +30,8 @@ const USAGE: &str = "usage: bench          today's phases, GET /me against the c
        bench mail     the outbox: signup p99 with SMTP down and up, mails/s (BENCH_MAIL_SIGNUPS)
        bench revocation  logout-to-401 delay, events/s, GET /me with BENCH_REVOKED (100,000) revocations
        bench keys     HS256, ES256, EdDSA: µs to verify a token, GET /me against the ceiling with each
+       bench storm    shed logins against /healthz in one burst (3 runs), 300 logins against bcrypt's bound
+       bench refresh  refreshes/s against pgbench running the same statements, at 4, 16, 64 sessions
        bench soak     SOAK_MINUTES (10) of mixed traffic at SOAK_RATE (200/s)
        bench scale    the database cost at SCALE_ROWS (1,000,000) users against 1,000";
 
@@ -40,6 +45,8 @@ async fn main() -> ExitCode {
         ["mail"] => bench::mail::run().await,
         ["revocation"] => bench::revocation::run().await,
         ["keys"] => bench::keys::run().await,
+        ["storm"] => bench::storm::run().await,
+        ["refresh"] => bench::refresh::run().await,
         ["scale"] => bench::scale::run().await,
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");

@@ -1,8 +1,10 @@
 //! `GET /me` and `PATCH /me`: the caller's own profile (see
 //! [`crate::services::profiles`]).
 
+use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use service_kit::db::PgPool;
+use service_kit::error::InfraError;
 use service_kit::extract::JsonBody;
 use shared::api::{ErrorBody, ProfilePatch, ProfileResponse};
 use shared::responses::{NotJson, PayloadTooLarge, RequestTimeout, Unavailable};
@@ -59,7 +61,15 @@ pub async fn get_me(
         mfa: user.0.mfa,
     };
     let profile = profiles::get(&pool, &cache, user.0).await?;
-    Ok(HttpResponse::Ok().json(response(&profile, claimed)))
+    let body = profile.body(claimed.email_verified, claimed.mfa, |profile| {
+        serde_json::to_vec(&response(profile, claimed))
+    });
+    match body {
+        Ok(body) => Ok(HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(body)),
+        Err(error) => Err(InfraError::internal(format!("serialising a profile: {error}")).into()),
+    }
 }
 
 /// Changes `display_name` and/or `bio`; a field left out stays, `null`

@@ -14,18 +14,20 @@ use shared::claims::AccessClaims;
 use crate::cache::ProfileCache;
 use crate::domain::ProfileChanges;
 use crate::error::ProfileError;
+use crate::served::Served;
 use crate::store::profiles::{self, Profile};
 
 fn issued_at(claims: &AccessClaims) -> DateTime<Utc> {
     DateTime::from_timestamp(claims.iat, 0).unwrap_or_default()
 }
 
-/// The profile of the token's user, as of that token.
+/// The profile of the token's user, as of that token (with the bodies
+/// answered for it, see [`Served`]).
 pub async fn get(
     pool: &PgPool,
     cache: &ProfileCache,
     claims: AccessClaims,
-) -> Result<Arc<Profile>, ProfileError> {
+) -> Result<Arc<Served>, ProfileError> {
     let issued_at = issued_at(&claims);
     if let Some(profile) = cache.get(claims.sub, issued_at) {
         return Ok(profile);
@@ -40,7 +42,7 @@ pub async fn get(
         )?)
     })
     .await?;
-    let profile = Arc::new(profile);
+    let profile = Arc::new(Served::new(profile));
     cache.insert(ticket, profile.clone());
     Ok(profile)
 }

@@ -21,12 +21,12 @@ async fn metric(stack: &TestStack, series: &str) -> f64 {
         .map_or(0.0, |value| value.parse().unwrap())
 }
 
-const WAITING: &str = r#"auth_hash_gate_waiting{service="auth-service"}"#;
-const IN_USE: &str = r#"auth_hash_gate_in_use{service="auth-service"}"#;
+pub(crate) const WAITING: &str = r#"auth_hash_gate_waiting{service="auth-service"}"#;
+pub(crate) const IN_USE: &str = r#"auth_hash_gate_in_use{service="auth-service"}"#;
 const HASHED: &str = r#"auth_password_hash_duration_seconds_count{service="auth-service"}"#;
 
 /// Waits until `series` reads `value`, up to `limit`.
-async fn until(stack: &TestStack, series: &str, value: f64, limit: Duration) {
+pub(crate) async fn until(stack: &TestStack, series: &str, value: f64, limit: Duration) {
     until_reads(stack, series, |now| now == value, limit).await;
 }
 
@@ -44,7 +44,12 @@ async fn until_reads(stack: &TestStack, series: &str, test: impl Fn(f64) -> bool
 }
 
 /// A password login from `network` (through the trusted proxy 127.0.0.1).
-async fn login_from(stack: &TestStack, network: &str, email: &str, password: &str) -> Reply {
+pub(crate) async fn login_from(
+    stack: &TestStack,
+    network: &str,
+    email: &str,
+    password: &str,
+) -> Reply {
     send(
         stack
             .client

@@ -37,6 +37,7 @@ mod shutdown;
 mod signing_keys;
 mod signup;
 mod slow_bodies;
+mod storm;
 mod support;
 mod tokens;
 mod totp;
