@@ -115,13 +115,7 @@ pub async fn sign_in(
             .await
             .map_err(|e| e.to_string())
     };
-    let login = client
-        .post(format!("{auth}/login"))
-        .form(&[("username", EMAIL), ("password", PASSWORD)])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let tokens = json(login).await?;
+    let tokens = log_in(client, auth, EMAIL).await?;
     let access_token = tokens["access_token"]
         .as_str()
         .ok_or("the login gave no access token")?
@@ -140,6 +134,24 @@ pub async fn sign_in(
         access_token,
         user_id,
     })
+}
+
+/// A password login of `email`: the token response, or why there is none.
+pub async fn log_in(
+    client: &reqwest::Client,
+    auth: &str,
+    email: &str,
+) -> Result<serde_json::Value, String> {
+    client
+        .post(format!("{auth}/login"))
+        .form(&[("username", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Creates the benchmark's user (a second call gets 409, which is fine).

@@ -136,15 +136,7 @@ async fn open_sessions(
 ) -> Result<Vec<String>, String> {
     let mut tokens = Vec::with_capacity(count);
     for _ in 0..count {
-        let reply: serde_json::Value = client
-            .post(format!("{auth}/login"))
-            .form(&[("username", phases::EMAIL), ("password", phases::PASSWORD)])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let reply = phases::log_in(client, auth, phases::EMAIL).await?;
         let token = reply["refresh_token"]
             .as_str()
             .ok_or_else(|| format!("the login gave no refresh token: {reply}"))?;

@@ -166,15 +166,7 @@ async fn new_session(client: &reqwest::Client, auth: &str) -> Result<(String, St
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    let tokens: serde_json::Value = client
-        .post(format!("{auth}/login"))
-        .form(&[("username", email.as_str()), ("password", PASSWORD)])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let tokens = crate::phases::log_in(client, auth, &email).await?;
     let get = |name: &str| {
         tokens[name]
             .as_str()
