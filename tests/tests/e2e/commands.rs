@@ -138,4 +138,29 @@ fn generate_secrets_print_gives_one_line_per_secret_for_docker_secret_create() {
     let (code, text) = run("auth-service", &["generate-secrets", "--bogus"], &[]);
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("unknown flag --bogus"), "{text}");
+    // Never into a terminal (util-linux's `script` gives it one): the
+    // secrets would stay in its scrollback.
+    let command = format!(
+        "{} generate-secrets --print",
+        binary("auth-service").display()
+    );
+    let (code, text) = run_in_terminal(&command);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("not a terminal") && !text.contains("postgres_password "),
+        "{text}"
+    );
+}
+
+/// `command` with a pseudo-terminal as its stdout, by util-linux's
+/// `script`; its exit code and what it wrote there.
+fn run_in_terminal(command: &str) -> (Option<i32>, String) {
+    let output = Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .output()
+        .expect("util-linux's script");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }
