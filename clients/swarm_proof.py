@@ -1,5 +1,6 @@
 """The Swarm proof: the stack (deploy/stack.yml rendered onto
-docker-compose.yml) on a real one-node Docker Swarm, under traffic.
+docker-compose.yml) on a real Docker Swarm (three nodes, or this engine
+alone), under traffic.
 
 Called by scripts/swarm-proof once the swarm exists and the images are
 built. Secrets come from deploy/swarm-secrets (Swarm secrets, nothing on
@@ -15,9 +16,9 @@ signups, refreshes) runs through each step and counts every answer:
     --secret-add/--secret-rm: nobody logged out.
 
 After each step every acknowledged signup logs in and each session's last
-acknowledged PATCH is what GET /me returns. Any broken promise raises; the
-stack and the secrets are removed whatever happens (scripts/swarm-proof
-leaves the swarm).
+acknowledged PATCH is what GET /me returns. Any broken promise raises;
+scripts/swarm-proof removes the nodes (or the stack, its volume and the
+swarm) whatever happens.
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ def create_secret(name: str, value: str) -> None:
     run("docker", "secret", "create", name, "-", stdin=value)
 
 
-def deploy() -> None:
-    stack = run("deploy/render-stack", *OVERLAYS)
+def deploy(*more: str) -> None:
+    stack = run("deploy/render-stack", *OVERLAYS, *more)
     run("docker", "stack", "deploy", "--resolve-image", "never", "-c", "-", STACK, stdin=stack)
 
 
@@ -349,7 +350,9 @@ def rolling_update(load: Load, auth_v2: str, profile_v2: str) -> None:
 
 def wait_update(name: str, expect: str, deadline: float) -> None:
     while (state := update_state(name)) != expect:
-        if state in ("paused", "rollback_paused") or (expect == "completed" and state.startswith("rollback")):
+        if state in ("paused", "rollback_paused") or (expect == "completed" and state.startswith("rollback")) or (
+            expect == "rollback_completed" and state == "completed"
+        ):
             print(run("docker", "service", "ps", "--no-trunc", service(name)))
             raise SystemExit(f"{name}: update is {state}, not {expect}")
         if time.monotonic() > deadline:
@@ -466,7 +469,7 @@ def rotate_keys(load: Load, old_key: str) -> None:
     """docs/operations.md's Swarm runbook: the new key set joins the
     profile service (verify), then the auth service signs with it, then,
     after the longest access token's lifetime, the old secret goes."""
-    printed = run("docker", "run", "--rm", "--network", "none", os.environ["AUTH_IMAGE_NOW"],
+    printed = run("docker", "run", "--rm", "--log-driver", "none", "--network", "none", os.environ["AUTH_IMAGE_NOW"],
                   "generate-secrets", "--keys", "es256", "--print")
     keys = dict(line.split(" ", 1) for line in printed.splitlines())
     create_secret("jwt_keys_2", keys["jwt_keys"])
@@ -507,6 +510,25 @@ def rotate_keys(load: Load, old_key: str) -> None:
         if "JWT_SECRET_KEY_FILE" in env:
             raise SystemExit(f"{name} still has JWT_SECRET_KEY_FILE")
     say("a token of the old secret: 200 before the drop, 401 after; the same claims signed with the new key: 200")
+    # The next `docker stack deploy`, given the overlay that records the
+    # rotation (deploy/stack.rotated.yml names these same secrets), keeps
+    # it: nobody is logged out, and the old secret does not come back.
+    with load:
+        deploy("deploy/stack.rotated.yml")
+        time.sleep(3)
+        deadline = time.monotonic() + 300
+        while any(update_state(name) == "updating" for name in ("auth", "profile")):
+            if time.monotonic() > deadline:
+                raise SystemExit("the stack deploy after the rotation did not finish")
+            time.sleep(1)
+        wait_converged({"auth": REPLICAS, "profile": REPLICAS})
+    load.check("docker stack deploy with deploy/stack.rotated.yml after the rotation")
+    for name in ("auth", "profile"):
+        env = run("docker", "service", "inspect", "-f", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", service(name))
+        if "JWT_SECRET_KEY_FILE" in env or "JWT_KEYS_FILE" not in env:
+            raise SystemExit(f"{name} after the stack deploy: {env}")
+    if me_status(minted(claims, old_key, "HS256")) != 401 or me_status(minted(claims, private.key, "ES256", kid)) != 200:
+        raise SystemExit("after the stack deploy the keys are not the rotated ones")
 
 
 def minted(claims: dict, key, algorithm: str, kid: str | None = None) -> str:
@@ -549,6 +571,8 @@ def main() -> None:
     rollback(load, auth_v2)
     if len(NODES) > 1:
         drain_a_node(load)
+    if len(NODES) >= 3:
+        # Two managers of three keep the quorum.
         lose_a_node(load)
     os.environ["AUTH_IMAGE_NOW"] = auth_v2
     rotate_keys(load, old_key)

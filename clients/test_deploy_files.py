@@ -239,3 +239,18 @@ def test_the_dnsrr_overlay_publishes_through_one_nginx_instead_of_the_mesh():
     proxy = stack["services"]["proxy"]
     assert {(p["published"], p["mode"]) for p in proxy["ports"]} == {(8001, "host"), (8002, "host")}
     assert pathlib.Path(stack["configs"]["nginx_dnsrr"]["file"]).is_file()
+
+
+def test_the_rotated_overlay_keeps_what_the_runbooks_service_updates_did():
+    stack = rendered_stack("deploy/stack.rotated.yml")
+    assert "jwt_secret_key" not in stack["secrets"]
+    for name, public in (("auth", False), ("profile", True)):
+        service = stack["services"][name]
+        assert "JWT_SECRET_KEY_FILE" not in service["environment"]
+        assert service["environment"]["JWT_KEYS_FILE"] == "/run/secrets/jwt_keys"
+        sources = {secret["target"]: secret["source"] for secret in service["secrets"]}
+        assert sources["jwt_keys"] == ("jwt_public_keys_2" if public else "jwt_keys_2")
+        assert set(sources.values()) <= set(stack["secrets"]), name
+        # Everything else the service had is still mounted.
+        before = {secret["target"] for secret in rendered_stack()["services"][name]["secrets"]}
+        assert set(sources) == before - {"jwt_secret_key"} | {"jwt_keys"}, name
