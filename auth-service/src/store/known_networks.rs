@@ -25,10 +25,21 @@ pub fn is_known(
     .get_result(conn)
 }
 
+diesel::define_sql_function! {
+    /// The upsert and sweep of [`remember`] (migration
+    /// `hot_path_functions`): how many expired memories it swept.
+    fn remember_network(
+        user_id: diesel::sql_types::Uuid,
+        network_hash: diesel::sql_types::Bytea,
+        expires_at: diesel::sql_types::Timestamptz,
+        now: diesel::sql_types::Timestamptz,
+    ) -> diesel::sql_types::Integer;
+}
+
 /// Remembers that `user` logged in from `hash` until `expires_at`, and
-/// sweeps up to 100 expired memories (never this one, which the same
-/// statement writes): one round trip, as each login, signup and refresh
-/// makes it.
+/// sweeps up to 100 memories expired before `now` (never this one, which
+/// the same statement writes): one prepared statement, as each login,
+/// signup and refresh makes it.
 pub fn remember(
     conn: &mut PgConnection,
     user: Uuid,
@@ -36,19 +47,7 @@ pub fn remember(
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::sql_query(
-        "WITH swept AS ( \
-             DELETE FROM known_networks WHERE (user_id, network_hash) IN \
-             (SELECT user_id, network_hash FROM known_networks \
-              WHERE expires_at < $4 AND (user_id, network_hash) <> ($1, $2) \
-              ORDER BY expires_at LIMIT 100 FOR UPDATE SKIP LOCKED)) \
-         INSERT INTO known_networks (user_id, network_hash, expires_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_id, network_hash) DO UPDATE SET expires_at = EXCLUDED.expires_at",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(user)
-    .bind::<diesel::sql_types::Bytea, _>(hash)
-    .bind::<diesel::sql_types::Timestamptz, _>(expires_at)
-    .bind::<diesel::sql_types::Timestamptz, _>(now)
-    .execute(conn)
-    .map(drop)
+    diesel::select(remember_network(user, hash, expires_at, now))
+        .get_result::<i32>(conn)
+        .map(drop)
 }

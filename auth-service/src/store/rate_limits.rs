@@ -7,47 +7,23 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Double, Integer, Text};
 
+diesel::define_sql_function! {
+    /// The GCRA step in one statement (migration `hot_path_functions`):
+    /// NULL lets the request through, a number of seconds refuses it.
+    fn rate_limit_take(client: Text, step_seconds: Double, burst: Integer) -> Nullable<Double>;
+}
+
 /// Counts one request of `client` against `burst` requests per
 /// `burst × interval_seconds`; `Ok(None)` lets it through, `Ok(Some(s))`
-/// refuses it for `s` seconds.
+/// refuses it for `s` seconds. One prepared statement (a function, so
+/// that diesel prepares it once per connection).
 pub fn take(
     conn: &mut PgConnection,
     client: &str,
     interval_seconds: f64,
     burst: i32,
 ) -> QueryResult<Option<f64>> {
-    let counted = diesel::sql_query(
-        "INSERT INTO rate_limits AS r (client, tat) \
-         VALUES ($1, now() + $2 * interval '1 second') \
-         ON CONFLICT (client) DO UPDATE \
-             SET tat = greatest(r.tat, now()) + $2 * interval '1 second' \
-         WHERE greatest(r.tat, now()) + $2 * interval '1 second' \
-               <= now() + $3 * $2 * interval '1 second'",
-    )
-    .bind::<Text, _>(client)
-    .bind::<Double, _>(interval_seconds)
-    .bind::<Integer, _>(burst)
-    .execute(conn)?;
-    if counted == 1 {
-        return Ok(None);
-    }
-    #[derive(QueryableByName)]
-    struct Wait {
-        #[diesel(sql_type = Double)]
-        seconds: f64,
-    }
-    let wait = diesel::sql_query(
-        "SELECT extract(epoch FROM tat + $2 * interval '1 second' \
-                - $3 * $2 * interval '1 second' - now())::float8 AS seconds \
-         FROM rate_limits WHERE client = $1",
-    )
-    .bind::<Text, _>(client)
-    .bind::<Double, _>(interval_seconds)
-    .bind::<Integer, _>(burst)
-    .get_result::<Wait>(conn)
-    .optional()?;
-    // Swept between the two statements: the wait had run out anyway.
-    Ok(Some(wait.map_or(0.0, |wait| wait.seconds.max(0.0))))
+    diesel::select(rate_limit_take(client, interval_seconds, burst)).get_result(conn)
 }
 
 /// Forgets clients whose every past request has drained.

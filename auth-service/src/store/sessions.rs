@@ -90,10 +90,10 @@ pub enum RotateError {
     Query(#[from] diesel::result::Error),
 }
 
-#[derive(QueryableByName)]
-struct Locked {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    locked: bool,
+diesel::define_sql_function! {
+    /// The session row locked for this transaction (migration
+    /// `lock_session`); false when the lock timeout ran out.
+    fn lock_session(session: diesel::sql_types::Uuid) -> diesel::sql_types::Bool;
 }
 
 /// Locks the row of `session` for this transaction (see the
@@ -101,11 +101,7 @@ struct Locked {
 /// (the pool's connections wait [`service_kit::db::STATEMENT_TIMEOUT`]
 /// for a lock, set once per connection).
 fn lock(conn: &mut PgConnection, session: Uuid) -> Result<(), RotateError> {
-    let locked = diesel::sql_query("SELECT lock_session($1) AS locked")
-        .bind::<diesel::sql_types::Uuid, _>(session)
-        .get_result::<Locked>(conn)?
-        .locked;
-    if locked {
+    if diesel::select(lock_session(session)).get_result::<bool>(conn)? {
         Ok(())
     } else {
         Err(RotateError::Busy)

@@ -14,6 +14,7 @@ mod devstack;
 mod error_wording;
 mod faults;
 mod gate;
+mod known_networks;
 mod login;
 mod logs;
 mod lookalikes;
