@@ -189,26 +189,34 @@ pub fn rotate(
 ) -> Result<Rotation, RotateError> {
     let now = successor.issued_at;
     lock(conn, successor.session_id)?;
-    let session = sessions::table
+    // The session, its user and the presented token in one statement.
+    let found = sessions::table
         .find(successor.session_id)
-        .select(Session::as_select())
+        .inner_join(users::table)
+        .left_join(
+            refresh_tokens::table.on(refresh_tokens::session_id
+                .eq(sessions::id)
+                .and(refresh_tokens::id.eq(presented))),
+        )
+        .select((
+            Session::as_select(),
+            Identity::as_select(),
+            Option::<RefreshToken>::as_select(),
+        ))
         .first(conn)
         .optional()?;
-    let Some(session) =
-        session.filter(|s| s.user_id == user && s.revoked_at.is_none() && s.expires_at > now)
-    else {
+    let Some((session, identity, token)) = found else {
         return Ok(Rotation::Refused);
     };
-    let Some(token) = find_token(conn, session.id, presented, hash)? else {
+    if session.user_id != user || session.revoked_at.is_some() || session.expires_at <= now {
+        return Ok(Rotation::Refused);
+    }
+    let Some(token) = hashed_as(token, hash) else {
         return Ok(Rotation::Refused);
     };
     if token.expires_at <= now {
         return Ok(Rotation::Refused);
     }
-    let identity = users::table
-        .find(user)
-        .select(Identity::as_select())
-        .first(conn)?;
     let Some(used_at) = token.used_at else {
         diesel::update(refresh_tokens::table.find(token.id))
             .set(refresh_tokens::used_at.eq(now))
@@ -287,7 +295,12 @@ fn find_token(
         .select(RefreshToken::as_select())
         .first(conn)
         .optional()?;
-    Ok(token.filter(|t| bool::from(t.token_hash.as_slice().ct_eq(hash))))
+    Ok(hashed_as(token, hash))
+}
+
+/// `token`, if its stored hash is `hash` (compared in constant time).
+fn hashed_as(token: Option<RefreshToken>, hash: &[u8]) -> Option<RefreshToken> {
+    token.filter(|t| bool::from(t.token_hash.as_slice().ct_eq(hash)))
 }
 
 /// Revokes `session` unless it already was; whether this did.
