@@ -1,26 +1,30 @@
 //! `bench refresh`: refresh rotation against PostgreSQL's own bound. At
 //! 4, 16 and 64 sessions (`BENCH_REFRESH_SESSIONS`), each refreshed in a
-//! closed loop by a task of this process (`POST /refresh`, the new token
-//! each time) for `BENCH_SECONDS`; then `pgbench` runs the statements one
+//! closed loop on a connection of its own by `wrk` (`bench/refresh.lua`:
+//! `POST /refresh`, the new token each time) for `BENCH_SECONDS`, a C
+//! client like pgbench, so the generator takes little of the two cores
+//! from the service and PostgreSQL; then `pgbench` runs the statements one
 //! refresh makes (`bench/refresh_rotation.sql`, copied from the service's
 //! statement log) with as many clients, on the same database of the same
 //! server. The service's refreshes/s over pgbench's transactions/s is the
 //! share of the database's bound the service reaches (target ≥ 0.8).
+//! `BENCH_PGBENCH_PROTOCOL=extended` makes pgbench plan each statement
+//! anew, to show what an unprepared statement costs the database.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
-use futures::future::join_all;
-
-use crate::latency::quantile_ms;
 use crate::phases;
 use crate::running::Binary;
 use crate::services::Testbed;
+use crate::wrk::WrkReport;
+use diesel::{Connection, PgConnection, RunQueryDsl};
 
 /// One refresh's statements, for `pgbench -f`.
 const SCRIPT: &str = include_str!("../refresh_rotation.sql");
+/// The refresh loop, for `wrk -s`.
+const LOOP: &str = include_str!("../refresh.lua");
 /// The service must reach this share of pgbench's rate.
 const TARGET: f64 = 0.8;
 
@@ -33,6 +37,7 @@ pub async fn run() -> Result<(), String> {
         .filter_map(|n| n.trim().parse().ok())
         .collect();
     let pgbench = pgbench_path()?;
+    crate::wrk::check_installed()?;
     let testbed = Testbed::prepare().await?;
     println!(
         "# Refresh rotation against PostgreSQL's bound ({} cores)\n",
@@ -41,6 +46,8 @@ pub async fn run() -> Result<(), String> {
     testbed.describe();
     let script = testbed.logs.join("refresh_rotation.sql");
     std::fs::write(&script, SCRIPT).map_err(|e| format!("{}: {e}", script.display()))?;
+    let driver = testbed.logs.join("refresh.lua");
+    std::fs::write(&driver, LOOP).map_err(|e| format!("{}: {e}", driver.display()))?;
     let auth = testbed.start(Binary::Auth, &phases::auth_env("4")).await?;
     // The service closes a connection idle for 5 s (while pgbench runs):
     // never reuse one that old.
@@ -53,15 +60,17 @@ pub async fn run() -> Result<(), String> {
     let url = testbed.database_url("auth", "pgbench");
     let user = bench_user(&url).await?;
     println!(
-        "- service: `POST /refresh` in a closed loop per session from this process (reqwest), \
-         {:.0} s each, after a 1 s warm-up; the per-client limit on (every request comes from \
+        "- service: `wrk -t1 -c<sessions> -d{:.0}s --latency -s bench/refresh.lua` (`POST /refresh` \
+         in a closed loop per session, each on its own connection, the new token each time), after \
+         a 1 s warm-up on other sessions; the per-client limit on (every request comes from \
          127.0.0.1), BCRYPT_COST=4",
         seconds.as_secs_f64()
     );
     println!(
-        "- PostgreSQL: `{} -n -M prepared -c <sessions> -j 2 -T {:.0} -f bench/refresh_rotation.sql`, \
+        "- PostgreSQL: `{} -n -M {} -c <sessions> -j 2 -T {:.0} -f bench/refresh_rotation.sql`, \
          its own session per client, on the same `auth` database",
         pgbench.display(),
+        protocol(),
         seconds.as_secs_f64()
     );
     println!(
@@ -69,22 +78,18 @@ pub async fn run() -> Result<(), String> {
          | --- | --- | --- | --- | --- | --- | --- |"
     );
     for (run, &sessions) in levels.iter().enumerate() {
+        let warm_up = open_sessions(&client, &auth.url, sessions).await?;
+        refresh_loop(&auth.url, &driver, warm_up, Duration::from_secs(1)).await?;
         let tokens = open_sessions(&client, &auth.url, sessions).await?;
-        let (tokens, _) = refresh_loop(&client, &auth.url, tokens, Duration::from_secs(1)).await?;
-        let (_, mut latencies) = refresh_loop(&client, &auth.url, tokens, seconds).await?;
-        let done = latencies.len();
-        latencies.sort();
-        let rate = done as f64 / seconds.as_secs_f64();
+        let service = refresh_loop(&auth.url, &driver, tokens, seconds).await?;
         prepare_pgbench(&url, user, run, sessions).await?;
         let bound = run_pgbench(&pgbench, &script, &url, run, sessions, user, seconds)?;
+        let rate = service.requests_per_sec;
         let share = rate / bound.tps;
         let verdict = if share >= TARGET { "met" } else { "MISSED" };
         println!(
             "| {sessions} | {rate:.0} | {:.2} ms | {:.2} ms | {:.0} | {:.2} ms | {share:.2} (≥ {TARGET}: {verdict}) |",
-            quantile_ms(&latencies, 0.5),
-            quantile_ms(&latencies, 0.99),
-            bound.tps,
-            bound.latency_ms
+            service.p50_ms, service.p99_ms, bound.tps, bound.latency_ms
         );
     }
     auth.stop();
@@ -145,42 +150,23 @@ async fn open_sessions(
     Ok(tokens)
 }
 
-/// Each session refreshed in a loop of its own for `length`: the
-/// sessions' current refresh tokens, and each refresh's latency.
+/// Each session refreshed in a loop of its own for `length` by `wrk`
+/// running `driver` (`bench/refresh.lua`) with the sessions' refresh
+/// tokens. A refused refresh (a token lost) fails the run.
 async fn refresh_loop(
-    client: &reqwest::Client,
     auth: &str,
+    driver: &Path,
     tokens: Vec<String>,
     length: Duration,
-) -> Result<(Vec<String>, Vec<Duration>), String> {
-    let until = Instant::now() + length;
-    let loops = tokens.into_iter().map(|mut token| async move {
-        let mut latencies = Vec::new();
-        while Instant::now() < until {
-            let sent = Instant::now();
-            let reply = client
-                .post(format!("{auth}/refresh"))
-                .json(&serde_json::json!({"refresh_token": token}))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = reply.status();
-            let body: serde_json::Value = reply.json().await.map_err(|e| e.to_string())?;
-            latencies.push(sent.elapsed());
-            token = body["refresh_token"]
-                .as_str()
-                .ok_or_else(|| format!("a refresh answered {status}: {body}"))?
-                .to_owned();
-        }
-        Ok::<_, String>((token, latencies))
-    });
-    let (mut current, mut all) = (Vec::new(), Vec::new());
-    for outcome in join_all(loops).await {
-        let (token, latencies) = outcome?;
-        current.push(token);
-        all.extend(latencies);
-    }
-    Ok((current, all))
+) -> Result<WrkReport, String> {
+    let mut extra = vec![
+        "-s".to_owned(),
+        driver.display().to_string(),
+        "--".to_owned(),
+    ];
+    let connections = tokens.len();
+    extra.extend(tokens);
+    crate::wrk::run(&format!("{auth}/refresh"), connections, length, extra).await
 }
 
 /// `sessions` sessions of `user` for pgbench's clients of run `run`,
@@ -220,6 +206,13 @@ async fn prepare_pgbench(
     .map_err(|e| e.to_string())?
 }
 
+/// pgbench's `-M`: `BENCH_PGBENCH_PROTOCOL`, `prepared` unless set
+/// (`extended` plans every statement anew, as PostgreSQL does for a
+/// statement a client does not prepare).
+fn protocol() -> String {
+    std::env::var("BENCH_PGBENCH_PROTOCOL").unwrap_or_else(|_| "prepared".into())
+}
+
 /// What pgbench reported.
 struct Bound {
     tps: f64,
@@ -236,7 +229,7 @@ fn run_pgbench(
     length: Duration,
 ) -> Result<Bound, String> {
     let output = Command::new(pgbench)
-        .args(["-n", "-M", "prepared"])
+        .args(["-n", "-M", &protocol()])
         .arg(format!("-c{sessions}"))
         .arg(format!("-j{}", sessions.min(2)))
         .arg(format!("-T{}", length.as_secs().max(1)))

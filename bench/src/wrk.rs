@@ -54,37 +54,58 @@ impl WrkRun {
     /// Runs `wrk` to the end (on the blocking pool) and parses its report.
     /// Non-2xx answers are an error.
     pub async fn run(&self) -> Result<WrkReport, String> {
-        let run = self.clone();
-        let output = tokio::task::spawn_blocking(move || {
-            Command::new("wrk")
-                .arg("-t1")
-                .arg(format!("-c{}", run.connections))
-                .arg(format!("-d{}s", run.duration.as_secs().max(1)))
-                .args(["--timeout", "10s", "--latency", "-H"])
-                .arg(format!("Authorization: Bearer {}", run.bearer))
-                .arg(&run.url)
-                .output()
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot run wrk: {e}"))?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            return Err(format!(
-                "wrk failed ({}): {text}{}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let report = parse(&text).ok_or_else(|| format!("cannot read wrk's report:\n{text}"))?;
-        if report.non_2xx > 0 {
-            return Err(format!(
-                "{} of {} answers from {} were not 2xx; wrk said:\n{text}",
-                report.non_2xx, report.requests, self.url
-            ));
-        }
-        Ok(report)
+        let header = vec![
+            "-H".to_owned(),
+            format!("Authorization: Bearer {}", self.bearer),
+        ];
+        run(&self.url, self.connections, self.duration, header).await
     }
+}
+
+/// `wrk -t1` with `connections` for `duration` against `url`, `extra`
+/// arguments (headers, `-s script.lua`, `-- script arguments`) after the
+/// usual ones; its parsed report. Non-2xx answers are an error.
+pub async fn run(
+    url: &str,
+    connections: usize,
+    duration: Duration,
+    extra: Vec<String>,
+) -> Result<WrkReport, String> {
+    let target = url.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        let (options, script_args) = match extra.iter().position(|arg| arg == "--") {
+            Some(at) => extra.split_at(at),
+            None => (&extra[..], &[][..]),
+        };
+        Command::new("wrk")
+            .arg("-t1")
+            .arg(format!("-c{connections}"))
+            .arg(format!("-d{}s", duration.as_secs().max(1)))
+            .args(["--timeout", "10s", "--latency"])
+            .args(options)
+            .arg(&target)
+            .args(script_args)
+            .output()
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot run wrk: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "wrk failed ({}): {text}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let report = parse(&text).ok_or_else(|| format!("cannot read wrk's report:\n{text}"))?;
+    if report.non_2xx > 0 {
+        return Err(format!(
+            "{} of {} answers from {url} were not 2xx; wrk said:\n{text}",
+            report.non_2xx, report.requests
+        ));
+    }
+    Ok(report)
 }
 
 /// Reads `wrk --latency`'s report; `None` when a figure is missing.
