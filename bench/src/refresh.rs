@@ -206,11 +206,15 @@ async fn prepare_pgbench(
     .map_err(|e| e.to_string())?
 }
 
-/// pgbench's `-M`: `BENCH_PGBENCH_PROTOCOL`, `prepared` unless set
-/// (`extended` plans every statement anew, as PostgreSQL does for a
-/// statement a client does not prepare).
-fn protocol() -> String {
-    std::env::var("BENCH_PGBENCH_PROTOCOL").unwrap_or_else(|_| "prepared".into())
+/// pgbench's `-M`: `BENCH_PGBENCH_PROTOCOL=extended` plans every statement
+/// anew, as PostgreSQL does for a statement a client does not prepare;
+/// anything else is `prepared` (`simple` would paste the script's
+/// variables into the SQL unquoted).
+fn protocol() -> &'static str {
+    match std::env::var("BENCH_PGBENCH_PROTOCOL").as_deref() {
+        Ok("extended") => "extended",
+        _ => "prepared",
+    }
 }
 
 /// What pgbench reported.
@@ -229,7 +233,7 @@ fn run_pgbench(
     length: Duration,
 ) -> Result<Bound, String> {
     let output = Command::new(pgbench)
-        .args(["-n", "-M", &protocol()])
+        .args(["-n", "-M", protocol()])
         .arg(format!("-c{sessions}"))
         .arg(format!("-j{}", sessions.min(2)))
         .arg(format!("-T{}", length.as_secs().max(1)))

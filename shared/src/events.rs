@@ -137,11 +137,12 @@ impl EventSecret {
         Ok(Self { webhook })
     }
 
-    /// A new random secret in the `whsec_` form.
+    /// A new random secret in the `whsec_` form: 256 bits straight from
+    /// the operating system (`OsRng`).
     pub fn generate() -> String {
+        use rand_core::RngCore;
         let mut bytes = [0u8; 32];
-        bytes[..16].copy_from_slice(Uuid::new_v4().as_bytes());
-        bytes[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+        rand_core::OsRng.fill_bytes(&mut bytes);
         format!("whsec_{}", STANDARD.encode(bytes))
     }
 

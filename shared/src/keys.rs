@@ -240,14 +240,15 @@ impl fmt::Debug for KeySet {
     }
 }
 
-/// A new random secret: 64 hex characters from two v4 UUIDs (244 bits from
-/// the operating system's CSPRNG), comfortably over [`MIN_SECRET_BYTES`].
+/// A new random secret: 64 hex characters, 256 bits straight from the
+/// operating system (`OsRng`: not a user-space generator, which a fork or
+/// a restored VM snapshot could repeat), comfortably over
+/// [`MIN_SECRET_BYTES`].
 pub fn random_secret() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 32];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -282,6 +283,18 @@ mod tests {
         assert!(secret(&a).shares_key_with(&secret(&a)));
         assert!(!access.shares_key_with(&refresh_other));
         assert!(!secret(&a).shares_key_with(&secret(&b)));
+    }
+
+    #[test]
+    fn a_random_secret_is_256_bits_of_hex_and_never_repeats() {
+        let (one, two) = (random_secret(), random_secret());
+        assert_eq!(one.len(), 64);
+        assert!(
+            one.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_ne!(one, two);
+        assert!(one.len() >= MIN_SECRET_BYTES);
     }
 
     #[test]
